@@ -1,0 +1,74 @@
+/** Small filesystem helpers shared by every store: atomic writes, temp names, existence checks. */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { errnoCode } from './errors.js';
+
+/** A unique sibling name for a temp file that is renamed into place once complete. */
+export function tempSibling(target: string): string {
+  return path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+}
+
+/**
+ * Writes a whole file so readers see the old content or the new, never a torn one:
+ * write a temp sibling, then rename over the target.
+ */
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
+  const tmp = tempSibling(target);
+  try {
+    await fsp.writeFile(tmp, data, { mode: options.mode ?? 0o666, flag: 'wx' });
+    await fsp.rename(tmp, target);
+  } catch (error) {
+    await fsp.rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {
+  const tmp = tempSibling(target);
+  try {
+    fs.writeFileSync(tmp, data, { flag: 'wx' });
+    fs.renameSync(tmp, target);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** lstat that answers undefined for a missing path instead of throwing. */
+export async function lstatOrUndefined(p: string): Promise<fs.Stats | undefined> {
+  try {
+    return await fsp.lstat(p);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
+export async function readFileOrUndefined(p: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(p, 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Converts an OS path relative to some root into the POSIX form stored in DVC files. */
+export function toPosix(p: string): string {
+  return path.sep === '/' ? p : p.split(path.sep).join('/');
+}
+
+/** True when `child` is `parent` or lies below it (both absolute, normalised). */
+export function isInside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}

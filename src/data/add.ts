@@ -1,0 +1,161 @@
+/**
+ * `add`: hash a file or directory, store it in the cache, record it in `<path>.dvc` and keep
+ * it out of git. Every target is checked before anything is written.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CairnError } from '../core/errors.js';
+import { isInside } from '../core/fs.js';
+import { declaredOutputs } from '../pipeline/declared-outputs.js';
+import {
+  DVC_SUFFIX,
+  outPath,
+  readDvcFile,
+  writeDvcFile,
+  type DvcFile,
+  type DvcOut,
+} from './dvcfile.js';
+import { fileAccessError } from './hash.js';
+import { ignoreInGit } from './gitignore.js';
+import { linkOutput } from './checkout.js';
+import { hashOutput, type OutputInfo } from './tree.js';
+import type { Workspace } from './workspace.js';
+
+export interface AddedOutput {
+  /** POSIX, relative to the repo root */
+  path: string;
+  dvcFile: string;
+  md5: string;
+  size: number;
+  nfiles?: number;
+  /** false when the .dvc file already said exactly this */
+  changed: boolean;
+}
+
+export async function addTargets(
+  ws: Workspace,
+  cwd: string,
+  targets: readonly string[],
+): Promise<AddedOutput[]> {
+  if (targets.length === 0) {
+    throw new CairnError('no-targets', 'Nothing to add', {
+      hint: 'Name one or more files or directories: `cairn add data/`.',
+    });
+  }
+  const resolved = await validateTargets(ws, cwd, targets);
+  const results: AddedOutput[] = [];
+  for (const abs of resolved) {
+    const info = await hashOutput(ws, abs, { store: true });
+    results.push(await record(ws, abs, info));
+  }
+  return results;
+}
+
+/** Checks all targets up front, so bad input changes nothing on disk. */
+async function validateTargets(
+  ws: Workspace,
+  cwd: string,
+  targets: readonly string[],
+): Promise<string[]> {
+  const resolved = targets.map((t) => {
+    const abs = ws.resolveTarget(cwd, t.replace(/[\\/]+$/, '') || t);
+    try {
+      const st = fs.statSync(abs);
+      if (!st.isFile() && !st.isDirectory()) {
+        throw new CairnError('unsupported-file', `${t} is neither a regular file nor a directory`, {
+          hint: 'Only files and directories can be tracked.',
+        });
+      }
+    } catch (error) {
+      if (error instanceof CairnError) throw error;
+      throw fileAccessError(t, error);
+    }
+    if (abs.endsWith(DVC_SUFFIX)) {
+      throw new CairnError(
+        'add-dvc-file',
+        `${t} is a .dvc file; it describes data rather than being data`,
+        {
+          hint: `Add the data it tracks instead: \`cairn add ${t.slice(0, -DVC_SUFFIX.length)}\`.`,
+        },
+      );
+    }
+    return abs;
+  });
+  const tracked = await ws.readAll();
+  for (const abs of resolved) {
+    for (const dvc of tracked) {
+      for (const out of dvc.outs) {
+        const o = outPath(dvc, out);
+        if (o !== abs && (isInside(o, abs) || isInside(abs, o))) {
+          throw new CairnError(
+            'overlapping-output',
+            `${ws.rel(abs)} overlaps ${ws.rel(o)}, which ${ws.rel(dvc.file)} already tracks`,
+            {
+              hint: `Track one or the other: \`cairn add ${ws.rel(o)}\` covers everything inside it.`,
+            },
+          );
+        }
+      }
+    }
+  }
+  const pipelines = await pipelineFiles(ws);
+  for (const abs of resolved) {
+    for (const out of declaredOutputs(pipelines)) {
+      if (out.path === abs || isInside(out.path, abs) || isInside(abs, out.path)) {
+        throw new CairnError(
+          'pipeline-output',
+          `${ws.rel(abs)} is produced by stage '${out.stage}' in ${ws.rel(out.file)}`,
+          {
+            hint: 'Pipeline outputs are tracked by dvc.lock: run `cairn repro` or `cairn commit` instead.',
+          },
+        );
+      }
+    }
+  }
+  return resolved;
+}
+
+async function pipelineFiles(ws: Workspace): Promise<string[]> {
+  const root = path.join(ws.repoRoot, 'dvc.yaml');
+  return fs.existsSync(root) ? [root] : [];
+}
+
+/** Writes the .dvc file, the .gitignore entry and the workspace links for one output. */
+export async function record(ws: Workspace, abs: string, info: OutputInfo): Promise<AddedOutput> {
+  const dvcPath = `${abs}${DVC_SUFFIX}`;
+  const dvc: DvcFile = fs.existsSync(dvcPath)
+    ? await readDvcFile(dvcPath)
+    : { file: dvcPath, outs: [], wdir: '.', extra: [] };
+  let out = dvc.outs.find((o) => outPath(dvc, o) === abs);
+  if (out === undefined) {
+    out = {
+      path: path.basename(abs),
+      md5: undefined,
+      size: undefined,
+      nfiles: undefined,
+      isexec: false,
+      hash: 'md5',
+      cache: true,
+      extra: [],
+      line: 0,
+    } satisfies DvcOut;
+    dvc.outs.push(out);
+  }
+  out.md5 = info.md5;
+  out.size = info.size;
+  out.nfiles = info.nfiles;
+  out.isexec = info.isexec === true;
+  out.hash = 'md5';
+  const changed = await writeDvcFile(dvc);
+  if (!ws.repo.config.core.no_scm) await ignoreInGit(abs);
+  await linkOutput(ws, abs, info);
+  const result: AddedOutput = {
+    path: ws.rel(abs),
+    dvcFile: ws.rel(dvcPath),
+    md5: info.md5,
+    size: info.size,
+    changed,
+  };
+  if (info.nfiles !== undefined) result.nfiles = info.nfiles;
+  return result;
+}

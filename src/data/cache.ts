@@ -1,0 +1,124 @@
+/**
+ * The content-addressed object cache in DVC 3's layout: `<dir>/files/md5/<2 hex>/<30 hex>`
+ * (directory manifests add `.dir`), legacy 2.x objects at `<dir>/<2 hex>/<30 hex>`. Objects
+ * are read-only and enter only through a temp file renamed after its digest was checked.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { errnoCode } from '../core/errors.js';
+import type { Md5Hex } from '../core/digest.js';
+
+/** The plain-data description of a cache, cheap to send to worker threads. */
+export interface CacheLayout {
+  /** absolute cache root */
+  readonly dir: string;
+  /** file mode for objects: 0o444, or 0o664 & ~write for group caches */
+  readonly fileMode: number;
+  readonly dirMode: number;
+}
+
+export function cacheLayout(dir: string, shared: 'group' | undefined): CacheLayout {
+  return shared === 'group'
+    ? { dir, fileMode: 0o444, dirMode: 0o2775 }
+    : { dir, fileMode: 0o444, dirMode: 0o777 };
+}
+
+export function objectPath(cache: CacheLayout, md5: string): string {
+  return path.join(cache.dir, 'files', 'md5', md5.slice(0, 2), md5.slice(2));
+}
+
+/** Where DVC 2.x kept md5-dos2unix objects. */
+export function legacyObjectPath(cache: CacheLayout, md5: string): string {
+  return path.join(cache.dir, md5.slice(0, 2), md5.slice(2));
+}
+
+export function tempDir(cache: CacheLayout): string {
+  return path.join(cache.dir, '.cairn-tmp');
+}
+
+let tempCounter = 0;
+
+/** A fresh temp path inside the cache, on the same filesystem as the objects. */
+export function tempObjectPath(cache: CacheLayout): string {
+  tempCounter += 1;
+  return path.join(
+    tempDir(cache),
+    `${process.pid}-${tempCounter}-${randomBytes(4).toString('hex')}`,
+  );
+}
+
+const madeDirs = new Set<string>();
+
+/** mkdir -p, remembered per process so 70,000 objects cost 256 mkdirs, not 70,000. */
+export function ensureDirSync(dir: string, mode = 0o777): void {
+  if (madeDirs.has(dir)) return;
+  fs.mkdirSync(dir, { recursive: true, mode });
+  madeDirs.add(dir);
+}
+
+export function hasObjectSync(cache: CacheLayout, md5: string): boolean {
+  return fs.existsSync(objectPath(cache, md5));
+}
+
+export async function hasObject(cache: CacheLayout, md5: Md5Hex): Promise<boolean> {
+  try {
+    await fsp.access(objectPath(cache, md5));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Moves a fully written, digest-checked temp file to its object path. A concurrent writer of
+ * the same object is harmless: the bytes are identical and rename is atomic.
+ */
+export function commitTempSync(cache: CacheLayout, tmp: string, md5: string): void {
+  const dest = objectPath(cache, md5);
+  ensureDirSync(path.dirname(dest), cache.dirMode);
+  fs.renameSync(tmp, dest);
+}
+
+/** Stores bytes already in memory (a `.dir` manifest): the digest is computed by the caller. */
+export function storeBytesSync(cache: CacheLayout, md5: string, bytes: Uint8Array): void {
+  if (hasObjectSync(cache, md5)) return;
+  ensureDirSync(tempDir(cache));
+  const tmp = tempObjectPath(cache);
+  fs.writeFileSync(tmp, bytes, { mode: cache.fileMode, flag: 'wx' });
+  commitTempSync(cache, tmp, md5);
+}
+
+export async function readObject(cache: CacheLayout, md5: string): Promise<Buffer | undefined> {
+  try {
+    return await fsp.readFile(objectPath(cache, md5));
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The cache epoch changes whenever Cairn removes objects (gc, fsck). Stat snapshots remember
+ * the epoch at which they saw all their objects present, so a no-op status need not stat
+ * every object again.
+ */
+export function epochPath(cache: CacheLayout): string {
+  return path.join(cache.dir, '.cairn-epoch');
+}
+
+export function readEpochSync(cache: CacheLayout): string {
+  try {
+    return fs.readFileSync(epochPath(cache), 'utf8').trim();
+  } catch {
+    return 'none';
+  }
+}
+
+export async function bumpEpoch(cache: CacheLayout): Promise<void> {
+  await fsp.mkdir(cache.dir, { recursive: true });
+  const tmp = `${epochPath(cache)}.${process.pid}.tmp`;
+  await fsp.writeFile(tmp, randomBytes(8).toString('hex'));
+  await fsp.rename(tmp, epochPath(cache));
+}

@@ -1,0 +1,234 @@
+/**
+ * MD5 of file bytes, read in large chunks, optionally written into a cache temp file in the
+ * same pass so the digest is of exactly the bytes stored. Small files take the synchronous
+ * path (worker threads call it in batches); large files overlap reading, hashing and writing.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { CairnError, errnoCode } from '../core/errors.js';
+import {
+  commitTempSync,
+  ensureDirSync,
+  hasObjectSync,
+  tempDir,
+  tempObjectPath,
+  type CacheLayout,
+} from './cache.js';
+
+/** bytes per read for large files */
+export const CHUNK = 4 * 1024 * 1024;
+/** files up to this size are read whole */
+export const SMALL_FILE = 4 * 1024 * 1024;
+
+export interface FileStat {
+  ino: number;
+  /** ms since the epoch, fractional (sub-µs precision) */
+  mtimeMs: number;
+  size: number;
+  mode: number;
+}
+
+export interface HashedFile {
+  md5: string;
+  /** the file's stat taken on the open descriptor before reading */
+  stat: FileStat;
+  /** true when this call wrote the object into the cache */
+  stored: boolean;
+}
+
+function statOf(s: fs.Stats): FileStat {
+  return { ino: s.ino, mtimeMs: s.mtimeMs, size: s.size, mode: s.mode };
+}
+
+function sameStat(a: FileStat, b: FileStat): boolean {
+  return a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size;
+}
+
+function changedWhileReading(file: string): CairnError {
+  return new CairnError('file-changing', `${file} kept changing while it was being read`, {
+    hint: 'Stop whatever is writing to it, then run the command again.',
+  });
+}
+
+export function fileAccessError(file: string, error: unknown): CairnError {
+  const code = errnoCode(error);
+  const why =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied'
+      : code === 'ELOOP'
+        ? 'symbolic link loop'
+        : code === 'ENOENT'
+          ? 'no such file (a broken symbolic link?)'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (code ?? String(error));
+  return new CairnError('file-unreadable', `Cannot read ${file}: ${why}`, {
+    hint:
+      code === 'EACCES' || code === 'EPERM'
+        ? 'Fix its permissions (chmod u+r) or add it to .dvcignore.'
+        : code === 'ELOOP' || code === 'ENOENT'
+          ? 'Remove or fix the link, or add it to .dvcignore.'
+          : 'Check the path and try again.',
+    cause: error,
+  });
+}
+
+/**
+ * Hashes a file and, when `cache` is given and the object is new, stores it. Works
+ * synchronously for small files; large ones go through {@link hashLargeFile}.
+ */
+export function hashSmallFileSync(file: string, cache: CacheLayout | undefined): HashedFile {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (error) {
+      throw fileAccessError(file, error);
+    }
+    let before: FileStat;
+    let bytes: Buffer;
+    try {
+      before = statOf(fs.fstatSync(fd));
+      if (before.size > SMALL_FILE) {
+        throw new Error(`Internal error: ${file} is too large for the small-file path`);
+      }
+      bytes = Buffer.allocUnsafe(before.size);
+      let off = 0;
+      while (off < bytes.length) {
+        const n = fs.readSync(fd, bytes, off, bytes.length - off, off);
+        if (n === 0) break;
+        off += n;
+      }
+      const extra = fs.readSync(fd, Buffer.allocUnsafe(1), 0, 1, off);
+      if (off !== before.size || extra !== 0) continue; // grew or shrank while reading
+      const after = statOf(fs.fstatSync(fd));
+      if (!sameStat(before, after)) continue;
+    } catch (error) {
+      if (
+        error instanceof CairnError ||
+        (error instanceof Error && error.message.startsWith('Internal'))
+      )
+        throw error;
+      throw fileAccessError(file, error);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const md5 = createHash('md5').update(bytes).digest('hex');
+    let stored = false;
+    if (cache !== undefined && !hasObjectSync(cache, md5)) {
+      ensureDirSync(tempDir(cache));
+      const tmp = tempObjectPath(cache);
+      fs.writeFileSync(tmp, bytes, { mode: cache.fileMode, flag: 'wx' });
+      commitTempSync(cache, tmp, md5);
+      stored = true;
+    }
+    return { md5, stat: before, stored };
+  }
+  throw changedWhileReading(file);
+}
+
+/**
+ * Large files: while chunk n is hashed on this thread, chunk n+1 is read and chunk n-1
+ * written by libuv's pool, so the pass costs about one MD5 of the file.
+ */
+export async function hashLargeFile(
+  file: string,
+  cache: CacheLayout | undefined,
+): Promise<HashedFile> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const result = await hashLargeOnce(file, cache);
+    if (result !== undefined) return result;
+  }
+  throw changedWhileReading(file);
+}
+
+async function hashLargeOnce(
+  file: string,
+  cache: CacheLayout | undefined,
+): Promise<HashedFile | undefined> {
+  let src: fsp.FileHandle;
+  try {
+    src = await fsp.open(file, 'r');
+  } catch (error) {
+    throw fileAccessError(file, error);
+  }
+  let tmp: string | undefined;
+  let out: fsp.FileHandle | undefined;
+  try {
+    const before = statOf(await src.stat());
+    const hash = createHash('md5');
+    if (cache !== undefined) {
+      ensureDirSync(tempDir(cache));
+      tmp = tempObjectPath(cache);
+      out = await fsp.open(tmp, 'wx', cache.fileMode);
+    }
+    const buffers = [
+      Buffer.allocUnsafe(CHUNK),
+      Buffer.allocUnsafe(CHUNK),
+      Buffer.allocUnsafe(CHUNK),
+    ];
+    let position = 0;
+    let turn = 0;
+    let pendingRead = src.read(buffers[0]!, 0, CHUNK, 0);
+    let pendingWrite: Promise<unknown> = Promise.resolve();
+    for (;;) {
+      const { bytesRead } = await pendingRead;
+      if (bytesRead === 0) break;
+      const current = buffers[turn % 3]!.subarray(0, bytesRead);
+      position += bytesRead;
+      turn += 1;
+      // The buffer for the next read is free: its write (two turns ago) has been awaited.
+      pendingRead = src.read(buffers[turn % 3]!, 0, CHUNK, position);
+      hash.update(current);
+      if (out !== undefined) {
+        await pendingWrite;
+        const handle = out;
+        pendingWrite = writeAll(handle, current);
+      }
+    }
+    await pendingWrite;
+    const after = statOf(await src.stat());
+    if (position !== before.size || !sameStat(before, after)) {
+      return undefined;
+    }
+    const md5 = hash.digest('hex');
+    let stored = false;
+    if (out !== undefined && tmp !== undefined && cache !== undefined) {
+      await out.close();
+      out = undefined;
+      if (hasObjectSync(cache, md5)) {
+        await fsp.rm(tmp, { force: true });
+      } else {
+        commitTempSync(cache, tmp, md5);
+        stored = true;
+      }
+      tmp = undefined;
+    }
+    return { md5, stat: before, stored };
+  } catch (error) {
+    if (error instanceof CairnError) throw error;
+    throw fileAccessError(file, error);
+  } finally {
+    await src.close();
+    if (out !== undefined) await out.close();
+    if (tmp !== undefined) await fsp.rm(tmp, { force: true });
+  }
+}
+
+async function writeAll(handle: fsp.FileHandle, bytes: Buffer): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, off, bytes.length - off);
+    off += bytesWritten;
+  }
+}
+
+/** Hashes a file of any size, storing it into `cache` when given. */
+export async function hashFile(
+  file: string,
+  size: number,
+  cache: CacheLayout | undefined,
+): Promise<HashedFile> {
+  return size > SMALL_FILE ? hashLargeFile(file, cache) : hashSmallFileSync(file, cache);
+}

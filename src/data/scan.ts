@@ -1,0 +1,114 @@
+/**
+ * Walks one part of a directory tree synchronously (in a worker thread, usually): sorted
+ * pre-order, symlinks followed with loop detection, `.dvcignore` applied. Optionally hashes
+ * and stores each file as it goes, for a first `add` where nothing is indexed yet.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CairnError } from '../core/errors.js';
+import type { CacheLayout } from './cache.js';
+import { fileAccessError, hashSmallFileSync, SMALL_FILE } from './hash.js';
+import { IgnoreRules } from './ignore.js';
+
+/** Files found under one unit of work, in walk order. */
+export interface ScannedUnit {
+  /** POSIX paths relative to the scanned root */
+  rels: string[];
+  /** ino, mtimeMs, size, mode per file (4 numbers each) */
+  stats: Float64Array;
+  /** md5 per file when hashing was asked for; '' for files left to the caller (large ones) */
+  md5s: string[] | undefined;
+  /** md5 over every (rel, ino, mtime, size, mode): equal fingerprints mean an unchanged unit */
+  fingerprint: string;
+}
+
+export interface ScanRequest {
+  repoRoot: string;
+  /** absolute path of the tracked directory */
+  root: string;
+  /** sub-folders of root to walk ('' for root itself, non-recursively for `files`) */
+  dirs: string[];
+  /** individual files directly under root (POSIX rel) */
+  files: string[];
+  /** hash and store each small file into this cache while walking */
+  store: CacheLayout | undefined;
+  hash: boolean;
+}
+
+export function scanUnit(req: ScanRequest): ScannedUnit {
+  const rules = new IgnoreRules(req.repoRoot);
+  const rootRel = IgnoreRules.relTo(req.repoRoot, req.root);
+  const rels: string[] = [];
+  const stats: number[] = [];
+  const md5s: string[] | undefined = req.hash ? [] : undefined;
+  const fp = createHash('md5');
+
+  const addFile = (rel: string, abs: string, st: fs.Stats): void => {
+    rels.push(rel);
+    stats.push(st.ino, st.mtimeMs, st.size, st.mode);
+    fp.update(`${rel}\0${st.ino}\0${st.mtimeMs}\0${st.size}\0${st.mode}\n`);
+    if (md5s !== undefined) {
+      md5s.push(st.size > SMALL_FILE ? '' : hashSmallFileSync(abs, req.store).md5);
+    }
+  };
+
+  const ancestors = new Set<string>();
+  const walk = (rel: string): void => {
+    const abs = rel === '' ? req.root : path.join(req.root, rel);
+    const dirStat = statFollow(abs);
+    const key = `${dirStat.dev}:${dirStat.ino}`;
+    if (ancestors.has(key)) {
+      throw new CairnError('symlink-loop', `Symbolic link loop at ${abs}`, {
+        hint: 'Remove the link or add it to .dvcignore.',
+      });
+    }
+    ancestors.add(key);
+    const repoRelDir = rootRel === '' ? rel : rel === '' ? rootRel : `${rootRel}/${rel}`;
+    rules.enter(repoRelDir);
+    let names: string[];
+    try {
+      names = fs.readdirSync(abs);
+    } catch (error) {
+      throw fileAccessError(abs, error);
+    }
+    names.sort();
+    for (const name of names) {
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      const childAbs = path.join(abs, name);
+      let st = lstat(childAbs);
+      if (st.isSymbolicLink()) st = statFollow(childAbs);
+      const repoRel = repoRelDir === '' ? name : `${repoRelDir}/${name}`;
+      if (rules.ignores(repoRel, st.isDirectory(), name)) continue;
+      if (st.isDirectory()) walk(childRel);
+      else if (st.isFile()) addFile(childRel, childAbs, st);
+      // sockets, fifos and devices are not data; DVC skips them too
+    }
+    ancestors.delete(key);
+  };
+
+  for (const file of req.files) {
+    const abs = path.join(req.root, file);
+    let st = lstat(abs);
+    if (st.isSymbolicLink()) st = statFollow(abs);
+    if (st.isFile()) addFile(file, abs, st);
+  }
+  for (const dir of req.dirs) walk(dir);
+  return { rels, stats: Float64Array.from(stats), md5s, fingerprint: fp.digest('hex') };
+}
+
+function lstat(abs: string): fs.Stats {
+  try {
+    return fs.lstatSync(abs);
+  } catch (error) {
+    throw fileAccessError(abs, error);
+  }
+}
+
+function statFollow(abs: string): fs.Stats {
+  try {
+    return fs.statSync(abs);
+  } catch (error) {
+    throw fileAccessError(abs, error);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Data status in DVC's vocabulary: for each `.dvc` file, the outputs that are `modified`,
+ * `deleted` from the workspace, or `not in cache`.
+ */
+import fs from 'node:fs';
+import { isDirMd5 } from '../core/digest.js';
+import { objectPath, readObject } from './cache.js';
+import { outPath } from './dvcfile.js';
+import { selectDvcFiles } from './checkout.js';
+import { parseManifest, type ManifestEntry } from './manifest.js';
+import { hashOutput, objectsPresent } from './tree.js';
+import type { Workspace } from './workspace.js';
+
+export type OutStatus = 'modified' | 'deleted' | 'not in cache' | 'new';
+
+/** dvc status --json shape: `{ "data.dvc": [{ "changed outs": { "data": "modified" } }] }` */
+export type StatusReport = Record<string, { 'changed outs': Record<string, OutStatus> }[]>;
+
+export async function dataStatus(
+  ws: Workspace,
+  cwd: string,
+  targets: readonly string[],
+): Promise<StatusReport> {
+  const report: StatusReport = {};
+  for (const dvc of await selectDvcFiles(ws, cwd, targets)) {
+    const changed: Record<string, OutStatus> = {};
+    for (const out of dvc.outs) {
+      const abs = outPath(dvc, out);
+      const name = out.path;
+      if (!fs.existsSync(abs)) {
+        changed[name] = 'deleted';
+        continue;
+      }
+      const info = await hashOutput(ws, abs, { store: false });
+      if (out.md5 === undefined) {
+        changed[name] = 'new';
+        continue;
+      }
+      if (info.md5 !== out.md5) {
+        changed[name] = 'modified';
+        continue;
+      }
+      if (
+        out.cache &&
+        !objectsPresent(ws, ws.rel(abs), out.md5, () => manifestEntries(ws, out.md5 ?? ''))
+      ) {
+        changed[name] = 'not in cache';
+      }
+    }
+    if (Object.keys(changed).length > 0) report[ws.rel(dvc.file)] = [{ 'changed outs': changed }];
+  }
+  return report;
+}
+
+let manifestCache: Map<string, ManifestEntry[]> | undefined;
+
+function manifestEntries(ws: Workspace, md5: string): ManifestEntry[] | undefined {
+  if (!isDirMd5(md5 as never)) return [];
+  manifestCache ??= new Map();
+  const known = manifestCache.get(md5);
+  if (known !== undefined) return known;
+  const p = objectPath(ws.cache, md5);
+  if (!fs.existsSync(p)) return undefined;
+  const entries = parseManifest(fs.readFileSync(p), p);
+  manifestCache.set(md5, entries);
+  return entries;
+}
+
+export { readObject };

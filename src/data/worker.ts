@@ -1,0 +1,62 @@
+/** Worker-thread entry: runs scan and hash jobs sent by {@link WorkerPool}. */
+import { parentPort } from 'node:worker_threads';
+import { isCairnError } from '../core/errors.js';
+import type { CacheLayout } from './cache.js';
+import { hashFile, type FileStat } from './hash.js';
+import { scanUnit, type ScanRequest } from './scan.js';
+
+export type Job =
+  | { kind: 'scan'; request: ScanRequest }
+  | { kind: 'hash'; files: { abs: string; size: number }[]; store: CacheLayout | undefined };
+
+export interface HashJobResult {
+  md5s: string[];
+  stats: FileStat[];
+  stored: number;
+}
+
+export type JobReply =
+  | { ok: true; value: unknown }
+  | {
+      ok: false;
+      error: { code: string; message: string; hint: string | undefined; internal: boolean };
+    };
+
+async function run(job: Job): Promise<unknown> {
+  switch (job.kind) {
+    case 'scan':
+      return scanUnit(job.request);
+    case 'hash': {
+      const result: HashJobResult = { md5s: [], stats: [], stored: 0 };
+      for (const f of job.files) {
+        const h = await hashFile(f.abs, f.size, job.store);
+        result.md5s.push(h.md5);
+        result.stats.push(h.stat);
+        if (h.stored) result.stored += 1;
+      }
+      return result;
+    }
+  }
+}
+
+parentPort?.on('message', (message: { id: number; job: Job }) => {
+  run(message.job).then(
+    (value) => {
+      parentPort?.postMessage({ id: message.id, reply: { ok: true, value } satisfies JobReply });
+    },
+    (error: unknown) => {
+      const reply: JobReply = {
+        ok: false,
+        error: isCairnError(error)
+          ? { code: error.code, message: error.message, hint: error.hint, internal: false }
+          : {
+              code: 'internal',
+              message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+              hint: undefined,
+              internal: true,
+            },
+      };
+      parentPort?.postMessage({ id: message.id, reply });
+    },
+  );
+});
