@@ -289,7 +289,23 @@ export async function setConfigValue(
   if (raw === undefined) {
     doc.deleteIn([section, name]);
     const rest = doc.getIn([section]);
-    if (isMap(rest) && rest.items.length === 0) doc.deleteIn([section]);
+    if (isMap(rest) && rest.items.length === 0) {
+      // A comment above the first section belongs to the file, not to the section we drop.
+      const root = doc.contents;
+      const firstKey = isMap(root)
+        ? (root.items[0]?.key as { commentBefore?: string | null } | null)
+        : null;
+      const heading = firstKey?.commentBefore;
+      doc.deleteIn([section]);
+      const newFirst = isMap(root)
+        ? (root.items[0]?.key as { commentBefore?: string | null } | null)
+        : null;
+      if (heading != null && newFirst != null && newFirst !== firstKey) {
+        newFirst.commentBefore = [heading, newFirst.commentBefore]
+          .filter((c) => c != null && c !== '')
+          .join('\n');
+      }
+    }
   } else {
     doc.setIn([section, name], typedScalar(key, raw));
   }

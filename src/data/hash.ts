@@ -75,10 +75,15 @@ export function fileAccessError(file: string, error: unknown): CairnError {
 }
 
 /**
- * Hashes a file and, when `cache` is given and the object is new, stores it. Works
- * synchronously for small files; large ones go through {@link hashLargeFile}.
+ * Hashes a small file and, when `cache` is given and the object is new, stores it. `known` is
+ * the stat the caller already took (a directory walk), which saves a syscall per file; the
+ * read asks for one byte more than that size, so a file that grew is noticed.
  */
-export function hashSmallFileSync(file: string, cache: CacheLayout | undefined): HashedFile {
+export function hashSmallFileSync(
+  file: string,
+  cache: CacheLayout | undefined,
+  known?: FileStat,
+): HashedFile {
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
     try {
@@ -89,21 +94,20 @@ export function hashSmallFileSync(file: string, cache: CacheLayout | undefined):
     let before: FileStat;
     let bytes: Buffer;
     try {
-      before = statOf(fs.fstatSync(fd));
+      before = attempt === 0 && known !== undefined ? known : statOf(fs.fstatSync(fd));
       if (before.size > SMALL_FILE) {
         throw new Error(`Internal error: ${file} is too large for the small-file path`);
       }
-      bytes = Buffer.allocUnsafe(before.size);
+      const buffer = Buffer.allocUnsafe(before.size + 1);
       let off = 0;
-      while (off < bytes.length) {
-        const n = fs.readSync(fd, bytes, off, bytes.length - off, off);
+      for (;;) {
+        const n = fs.readSync(fd, buffer, off, buffer.length - off, off);
         if (n === 0) break;
         off += n;
+        if (off === buffer.length) break;
       }
-      const extra = fs.readSync(fd, Buffer.allocUnsafe(1), 0, 1, off);
-      if (off !== before.size || extra !== 0) continue; // grew or shrank while reading
-      const after = statOf(fs.fstatSync(fd));
-      if (!sameStat(before, after)) continue;
+      if (off !== before.size) continue; // grew or shrank since it was stat'ed
+      bytes = buffer.subarray(0, off);
     } catch (error) {
       if (
         error instanceof CairnError ||

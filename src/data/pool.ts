@@ -1,4 +1,6 @@
 /** A small pool of worker threads for hashing and walking; spawned lazily, closed by the caller. */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CairnError } from '../core/errors.js';
 import type { Job, JobReply } from './worker.js';
@@ -6,6 +8,20 @@ import type { Job, JobReply } from './worker.js';
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
+}
+
+/**
+ * The compiled worker entry beside this module. When this module runs from TypeScript
+ * sources (vitest), threads still need JavaScript: use the build in dist/.
+ */
+function workerScript(): string {
+  const here = fileURLToPath(new URL('./worker.js', import.meta.url));
+  if (fs.existsSync(here)) return here;
+  const built = here.replace(/([\\/])src([\\/])data([\\/])worker\.js$/, '$1dist$2data$3worker.js');
+  if (fs.existsSync(built)) return built;
+  throw new Error(
+    `Internal error: no compiled worker at ${here} or ${built}; run \`npm run build\``,
+  );
 }
 
 export class WorkerPool {
@@ -46,7 +62,7 @@ export class WorkerPool {
   }
 
   #spawn(): Worker {
-    const worker = new Worker(new URL('./worker.js', import.meta.url));
+    const worker = new Worker(workerScript());
     worker.on('message', (message: { id: number; reply: JobReply }) => {
       this.#busy.delete(worker);
       this.#idle.push(worker);

@@ -49,7 +49,16 @@ export function scanUnit(req: ScanRequest): ScannedUnit {
     stats.push(st.ino, st.mtimeMs, st.size, st.mode);
     fp.update(`${rel}\0${st.ino}\0${st.mtimeMs}\0${st.size}\0${st.mode}\n`);
     if (md5s !== undefined) {
-      md5s.push(st.size > SMALL_FILE ? '' : hashSmallFileSync(abs, req.store).md5);
+      md5s.push(
+        st.size > SMALL_FILE
+          ? ''
+          : hashSmallFileSync(abs, req.store, {
+              ino: st.ino,
+              mtimeMs: st.mtimeMs,
+              size: st.size,
+              mode: st.mode,
+            }).md5,
+      );
     }
   };
 

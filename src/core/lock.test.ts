@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LockTimeoutError } from './errors.js';
+import { acquireLock } from './lock.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-lock-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A pid that certainly belongs to no process: a child that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid ?? 0;
+}
+
+describe('file locks', () => {
+  it('is exclusive, and free again once released', async () => {
+    const lockPath = path.join(dir, 'lock');
+    const first = await acquireLock(lockPath, { timeoutMs: 0 });
+    await expect(acquireLock(lockPath, { timeoutMs: 0 })).rejects.toBeInstanceOf(LockTimeoutError);
+    await first.release();
+    const second = await acquireLock(lockPath, { timeoutMs: 0 });
+    await second.release();
+    expect(fs.existsSync(lockPath)).toBe(false);
+  });
+
+  it('breaks a lock whose owner process is gone', async () => {
+    const lockPath = path.join(dir, 'lock');
+    const pid = await deadPid();
+    fs.writeFileSync(
+      lockPath,
+      JSON.stringify({ pid, host: os.hostname(), command: 'cairn add', since: 0 }),
+    );
+    const held = await acquireLock(lockPath, { timeoutMs: 0 });
+    expect(JSON.parse(fs.readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid });
+    await held.release();
+  });
+
+  it('waits for a live owner with a message, then gives up naming it', async () => {
+    const lockPath = path.join(dir, 'lock');
+    const sleeper = spawn('sleep', ['30']);
+    try {
+      fs.writeFileSync(
+        lockPath,
+        JSON.stringify({ pid: sleeper.pid, host: os.hostname(), command: 'cairn gc', since: 0 }),
+      );
+      const messages: string[] = [];
+      const error = await acquireLock(lockPath, {
+        timeoutMs: 200,
+        onWait: (m) => messages.push(m),
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LockTimeoutError);
+      expect((error as Error).message).toContain(`pid ${String(sleeper.pid)}`);
+      expect((error as Error).message).toContain('cairn gc');
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toContain('Waiting for lock');
+      // The live owner's lock is untouched.
+      expect(JSON.parse(fs.readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: sleeper.pid });
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  });
+
+  it('hands the lock to a waiter when the owner releases it', async () => {
+    const lockPath = path.join(dir, 'lock');
+    const first = await acquireLock(lockPath, { timeoutMs: 0 });
+    const waiting = acquireLock(lockPath, { timeoutMs: 5000 });
+    setTimeout(() => void first.release(), 100);
+    const second = await waiting;
+    await second.release();
+  });
+
+  it('treats a torn lock file as stale', async () => {
+    const lockPath = path.join(dir, 'lock');
+    fs.writeFileSync(lockPath, '{"pid": 12');
+    const held = await acquireLock(lockPath, { timeoutMs: 0 });
+    await held.release();
+  });
+});
