@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CairnError } from '../core/errors.js';
+import { CairnError, errnoCode } from '../core/errors.js';
 import { isInside } from '../core/fs.js';
 import { declaredOutputs } from '../pipeline/declared-outputs.js';
 import {
@@ -68,6 +68,15 @@ async function validateTargets(
       }
     } catch (error) {
       if (error instanceof CairnError) throw error;
+      // A mistyped path is not a broken link: only blame a link when there is one.
+      if (
+        errnoCode(error) === 'ENOENT' &&
+        fs.lstatSync(abs, { throwIfNoEntry: false }) === undefined
+      ) {
+        throw new CairnError('path-not-found', `${t} does not exist`, {
+          hint: 'Check the path: `cairn add` takes files or directories inside the repository.',
+        });
+      }
       throw fileAccessError(t, error);
     }
     if (abs.endsWith(DVC_SUFFIX)) {

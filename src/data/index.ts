@@ -16,6 +16,9 @@ import { writeFileAtomicSync } from '../core/fs.js';
  */
 export const RACY_MS = 100;
 
+/** bytes: headers are one short JSON line (paths and digests) */
+const HEADER_MAX = 16 * 1024;
+
 export interface SnapshotHeader {
   v: 1;
   kind: 'file' | 'dir';
@@ -59,10 +62,21 @@ export class StatIndex {
 
   /** Reads only the header line: enough for the no-op path. */
   header(repoRel: string): SnapshotHeader | undefined {
-    const text = this.#read(repoRel);
-    if (text === undefined) return undefined;
-    const nl = text.indexOf('\n');
-    return parseHeader(nl < 0 ? text : text.slice(0, nl));
+    let fd: number;
+    try {
+      fd = fs.openSync(this.#file(repoRel), 'r');
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const buffer = Buffer.allocUnsafe(HEADER_MAX);
+      const n = fs.readSync(fd, buffer, 0, HEADER_MAX, 0);
+      const nl = buffer.subarray(0, n).indexOf(0x0a);
+      return parseHeader(buffer.subarray(0, nl < 0 ? n : nl).toString('utf8'));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   load(repoRel: string): Snapshot | undefined {

@@ -27,10 +27,11 @@ function workerScript(): string {
 export class WorkerPool {
   readonly size: number;
   readonly #workers: Worker[] = [];
-  readonly #idle: Worker[] = [];
+  /** jobs in flight per worker: a second one queued in the worker hides the round trip */
+  readonly #load = new Map<Worker, number>();
   readonly #queue: { id: number; job: Job }[] = [];
   readonly #pending = new Map<number, Pending>();
-  readonly #busy = new Map<Worker, number>();
+  readonly #jobsOf = new Map<Worker, Set<number>>();
   #nextId = 0;
   #closed = false;
 
@@ -51,21 +52,24 @@ export class WorkerPool {
 
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      let worker = this.#idle.pop();
+      let worker = this.#workers.find((w) => (this.#load.get(w) ?? 0) === 0);
       if (worker === undefined && this.#workers.length < this.size) worker = this.#spawn();
+      worker ??= this.#workers.find((w) => (this.#load.get(w) ?? 0) < 2);
       if (worker === undefined) return;
       const next = this.#queue.shift();
       if (next === undefined) return;
-      this.#busy.set(worker, next.id);
+      this.#load.set(worker, (this.#load.get(worker) ?? 0) + 1);
+      this.#jobsOf.get(worker)?.add(next.id);
       worker.postMessage(next);
     }
   }
 
   #spawn(): Worker {
     const worker = new Worker(workerScript());
+    this.#jobsOf.set(worker, new Set());
     worker.on('message', (message: { id: number; reply: JobReply }) => {
-      this.#busy.delete(worker);
-      this.#idle.push(worker);
+      this.#load.set(worker, (this.#load.get(worker) ?? 1) - 1);
+      this.#jobsOf.get(worker)?.delete(message.id);
       const pending = this.#pending.get(message.id);
       this.#pending.delete(message.id);
       if (pending !== undefined) {
@@ -84,8 +88,7 @@ export class WorkerPool {
       this.#dispatch();
     });
     worker.on('error', (error) => {
-      const id = this.#busy.get(worker);
-      if (id !== undefined) {
+      for (const id of this.#jobsOf.get(worker) ?? []) {
         this.#pending.get(id)?.reject(error);
         this.#pending.delete(id);
       }

@@ -121,7 +121,7 @@ async function hashSingleFile(
       size: stat.size,
       nfiles: 1,
       fingerprint: '',
-      epoch: options.store ? epoch : '',
+      epoch: options.store ? epoch : keptEpoch(snap?.header, md5, ctx.cache.dir),
       cacheDir: ctx.cache.dir,
     },
     [['', { ...stat, md5: racy ? '' : md5 }]],
@@ -136,22 +136,22 @@ interface Unit {
   files: string[];
 }
 
-/** Splits a tree into units of work by expanding its top levels breadth first. */
+/**
+ * Splits a tree into units of work by expanding its top levels breadth first, until there
+ * are enough folders to keep every thread busy. Leaf folders with many files are not read
+ * here: listing them is part of a unit's work.
+ */
 function planUnits(
   repoRoot: string,
   root: string,
-  target: number,
+  enough: number,
 ): { units: Unit[]; expandedAll: boolean; seenFiles: number } {
   const rules = new IgnoreRules(repoRoot);
   const rootRel = IgnoreRules.relTo(repoRoot, root);
   let frontier = [''];
   const units: Unit[] = [];
   let seenFiles = 0;
-  for (
-    let depth = 0;
-    depth < 3 && frontier.length > 0 && units.length + frontier.length < target;
-    depth++
-  ) {
+  for (let depth = 0; depth < 4 && frontier.length > 0 && frontier.length < enough; depth++) {
     const next: string[] = [];
     for (const rel of frontier) {
       const abs = rel === '' ? root : path.join(root, rel);
@@ -175,8 +175,7 @@ function planUnits(
             throw fileAccessError(path.join(abs, e.name), error);
           }
         }
-        if (rules.ignores(repoRelDir === '' ? e.name : `${repoRelDir}/${e.name}`, isDir, e.name))
-          continue;
+        if (rules.ignores(repoRelDir === '' ? e.name : `${repoRelDir}/${e.name}`, isDir, e.name)) continue;
         if (isDir) next.push(childRel);
         else files.push(childRel);
       }
@@ -189,6 +188,40 @@ function planUnits(
   return { units, expandedAll: frontier.length === 0, seenFiles };
 }
 
+/**
+ * Runs items on worker threads and on this thread at once: with N cores, N-1 workers and
+ * the main thread each take the next item. Each worker has two items in flight so it never
+ * waits for the main thread to hand it more.
+ */
+async function runParallel<I, R>(
+  ctx: HashContext,
+  items: readonly I[],
+  here: (item: I) => Promise<R> | R,
+  there: (pool: WorkerPool, item: I) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const takers: Promise<void>[] = [];
+  for (let t = 0; items.length > 1 && t < ctx.pool().size * 2; t++) {
+    takers.push(
+      (async () => {
+        while (next < items.length) {
+          const i = next++;
+          results[i] = await there(ctx.pool(), items[i] as I);
+        }
+      })(),
+    );
+  }
+  while (next < items.length) {
+    const i = next++;
+    results[i] = await here(items[i] as I);
+    // let worker replies in, so their next items go out while we work on ours
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(takers);
+  return results;
+}
+
 async function hashDirectory(
   ctx: HashContext,
   abs: string,
@@ -199,7 +232,7 @@ async function hashDirectory(
   const header = ctx.index.header(repoRel);
   const epoch = readEpochSync(ctx.cache);
   const firstTime = header?.kind !== 'dir';
-  const { units, expandedAll, seenFiles } = planUnits(ctx.repoRoot, abs, 64);
+  const { units, expandedAll, seenFiles } = planUnits(ctx.repoRoot, abs, 4 * (ctx.pool().size + 1));
   const inline = firstTime ? expandedAll && seenFiles < INLINE_FILES : header.nfiles < INLINE_FILES;
   const store = options.store ? ctx.cache : undefined;
 
@@ -278,7 +311,7 @@ async function hashDirectory(
       size: totalSize,
       nfiles: files.length,
       fingerprint: racy ? '' : fingerprint,
-      epoch: store !== undefined ? epoch : '',
+      epoch: store !== undefined ? epoch : keptEpoch(header, manifest.md5, ctx.cache.dir),
       cacheDir: ctx.cache.dir,
     },
     files,
@@ -309,11 +342,11 @@ async function runUnits(
     return unit;
   };
   if (inline) return units.map((u) => report(scanUnit(request(u))));
-  const pool = ctx.pool();
-  return Promise.all(
-    units.map(async (u) =>
-      report(await pool.run<ScannedUnit>({ kind: 'scan', request: request(u) })),
-    ),
+  return runParallel(
+    ctx,
+    units,
+    (u) => report(scanUnit(request(u))),
+    async (pool, u) => report(await pool.run<ScannedUnit>({ kind: 'scan', request: request(u) })),
   );
 }
 
@@ -371,29 +404,32 @@ async function hashMissing(
   }
   if (current.length > 0) batches.push(current);
 
-  if (inline || (batches.length === 1 && toHash.length === 1)) {
-    for (const batch of batches) {
-      const result: HashJobResult = { md5s: [], stats: [], stored: 0 };
-      for (const f of batch) {
-        const h = await hashFile(f.abs, f.size, store);
-        result.md5s.push(h.md5);
-        result.stats.push(h.stat);
-      }
-      apply(batch, result);
+  const hashHere = async (batch: typeof toHash): Promise<void> => {
+    const result: HashJobResult = { md5s: [], stats: [], stored: 0 };
+    for (const f of batch) {
+      const h = await hashFile(f.abs, f.size, store);
+      result.md5s.push(h.md5);
+      result.stats.push(h.stat);
     }
+    apply(batch, result);
+  };
+  if (inline || toHash.length === 1) {
+    for (const batch of batches) await hashHere(batch);
     return;
   }
-  const pool = ctx.pool();
-  await Promise.all(
-    batches.map(async (batch) => {
-      const result = await pool.run<HashJobResult>({
-        kind: 'hash',
-        files: batch.map((f) => ({ abs: f.abs, size: f.size })),
-        store,
-      });
-      apply(batch, result);
-    }),
-  );
+  await runParallel(ctx, batches, hashHere, async (pool, batch) => {
+    const result = await pool.run<HashJobResult>({
+      kind: 'hash',
+      files: batch.map((f) => ({ abs: f.abs, size: f.size })),
+      store,
+    });
+    apply(batch, result);
+  });
+}
+
+/** A save that did not store objects keeps the previous verification if nothing changed. */
+function keptEpoch(previous: SnapshotHeader | undefined, md5: string, cacheDir: string): string {
+  return previous !== undefined && previous.md5 === md5 && previous.cacheDir === cacheDir ? previous.epoch : '';
 }
 
 /** Every object of an output present in the cache? Uses the index's epoch to skip the stats. */
@@ -416,5 +452,11 @@ export function objectsPresent(
   if (!fs.existsSync(objectPath(ctx.cache, md5))) return false;
   const list = md5.endsWith('.dir') ? entries() : [];
   if (list === undefined) return false;
-  return list.every((e) => fs.existsSync(objectPath(ctx.cache, e.md5)));
+  if (!list.every((e) => fs.existsSync(objectPath(ctx.cache, e.md5)))) return false;
+  // Remember the verification so the next status needs none.
+  if (header?.md5 === md5 && header.cacheDir === ctx.cache.dir) {
+    const snapshot = ctx.index.load(repoRel);
+    if (snapshot !== undefined) ctx.index.save(repoRel, { ...snapshot.header, epoch }, snapshot.files);
+  }
+  return true;
 }

@@ -39,7 +39,8 @@ export class Workspace implements HashContext {
   }
 
   pool(): WorkerPool {
-    this.#pool ??= new WorkerPool(this.repo.config.core.checksum_jobs);
+    // The main thread works too (see runParallel): N jobs = N-1 workers + this thread.
+    this.#pool ??= new WorkerPool(Math.max(1, this.repo.config.core.checksum_jobs - 1));
     return this.#pool;
   }
 
