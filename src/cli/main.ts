@@ -12,7 +12,7 @@ interface GlobalFlags {
   quiet?: boolean;
 }
 
-function context(flags: GlobalFlags): { ctx: CommandContext; done(): void } {
+function context(flags: GlobalFlags): { ctx: CommandContext; done: () => void } {
   const renderer = createRenderer({
     stream: process.stderr,
     progress: process.stderr.isTTY && flags.json !== true && flags.quiet !== true,

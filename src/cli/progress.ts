@@ -24,7 +24,7 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i] ?? 'B'}`;
 }
 
-export function createRenderer(options: RendererOptions): { sink: EventSink; done(): void } {
+export function createRenderer(options: RendererOptions): { sink: EventSink; done: () => void } {
   const started = Date.now();
   let lastDraw = 0;
   let drawn = false;

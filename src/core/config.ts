@@ -200,7 +200,11 @@ function applyKey(
     fail(`${key}: ${(error as Error).message}`);
   }
   const [section = '', name = ''] = key.split('.');
-  (config as unknown as Record<string, Record<string, unknown>>)[section]![name] = value;
+  const target = (config as unknown as Record<string, Record<string, unknown> | undefined>)[
+    section
+  ];
+  if (target === undefined) throw new Error(`Internal error: no config section ${section}`);
+  target[name] = value;
 }
 
 interface ConfigDocument {
@@ -327,5 +331,7 @@ export function formatConfigValue(key: string, config: Config): string | undefin
   const [section = '', name = ''] = key.split('.');
   const value = (config as unknown as Record<string, Record<string, unknown>>)[section]?.[name];
   if (value === undefined) return undefined;
-  return KEYS[key]?.format(value) ?? String(value);
+  const spec = KEYS[key];
+  if (spec === undefined) throw new Error(`Internal error: no config key ${key}`);
+  return spec.format(value);
 }

@@ -111,8 +111,8 @@ async function readOwner(lockPath: string): Promise<LockOwner | 'corrupt' | unde
     return {
       pid: parsed.pid,
       host: parsed.host,
-      command: String(parsed.command ?? ''),
-      since: Number(parsed.since ?? 0),
+      command: parsed.command ?? '',
+      since: parsed.since ?? 0,
     };
   } catch {
     return 'corrupt';

@@ -107,7 +107,7 @@ async function validateTargets(
       }
     }
   }
-  const pipelines = await pipelineFiles(ws);
+  const pipelines = pipelineFiles(ws);
   for (const abs of resolved) {
     for (const out of declaredOutputs(pipelines)) {
       if (out.path === abs || isInside(out.path, abs) || isInside(abs, out.path)) {
@@ -124,7 +124,7 @@ async function validateTargets(
   return resolved;
 }
 
-async function pipelineFiles(ws: Workspace): Promise<string[]> {
+function pipelineFiles(ws: Workspace): string[] {
   const root = path.join(ws.repoRoot, 'dvc.yaml');
   return fs.existsSync(root) ? [root] : [];
 }

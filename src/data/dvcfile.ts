@@ -78,8 +78,9 @@ export function parseDvcFile(file: string, text: string): DvcFile {
     const value = pair.value as Node | null;
     if (key === 'outs') {
       sawOuts = true;
-      if (!isSeq(value)) return fail(value ?? (pair.key as Node), '`outs` must be a list');
-      for (const item of value.items) result.outs.push(parseOut(item as Node, fail, lines));
+      if (!isSeq(value)) return fail(value ?? pair.key, '`outs` must be a list');
+      for (const item of value.items as (Node | null)[])
+        result.outs.push(parseOut(item, fail, lines));
     } else if (key === 'wdir') {
       if (!isScalar(value) || typeof value.value !== 'string')
         return fail(value, '`wdir` must be a path');
@@ -94,7 +95,7 @@ export function parseDvcFile(file: string, text: string): DvcFile {
 }
 
 function parseOut(
-  node: Node,
+  node: Node | null,
   fail: (node: Node | null | undefined, message: string, hint?: string) => never,
   lines: LineCounter,
 ): DvcOut {

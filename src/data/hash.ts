@@ -171,19 +171,20 @@ async function hashLargeOnce(
       Buffer.allocUnsafe(CHUNK),
       Buffer.allocUnsafe(CHUNK),
       Buffer.allocUnsafe(CHUNK),
-    ];
+    ] as const;
+    const buffer = (n: number): (typeof buffers)[0] => buffers[n % 3] ?? buffers[0];
     let position = 0;
     let turn = 0;
-    let pendingRead = src.read(buffers[0]!, 0, CHUNK, 0);
+    let pendingRead = src.read(buffers[0], 0, CHUNK, 0);
     let pendingWrite: Promise<unknown> = Promise.resolve();
     for (;;) {
       const { bytesRead } = await pendingRead;
       if (bytesRead === 0) break;
-      const current = buffers[turn % 3]!.subarray(0, bytesRead);
+      const current = buffer(turn).subarray(0, bytesRead);
       position += bytesRead;
       turn += 1;
       // The buffer for the next read is free: its write (two turns ago) has been awaited.
-      pendingRead = src.read(buffers[turn % 3]!, 0, CHUNK, position);
+      pendingRead = src.read(buffer(turn), 0, CHUNK, position);
       hash.update(current);
       if (out !== undefined) {
         await pendingWrite;

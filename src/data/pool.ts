@@ -43,7 +43,12 @@ export class WorkerPool {
     if (this.#closed) return Promise.reject(new Error('Internal error: worker pool is closed'));
     const id = this.#nextId++;
     const promise = new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#pending.set(id, {
+        resolve: (v) => {
+          resolve(v as T);
+        },
+        reject,
+      });
     });
     this.#queue.push({ id, job });
     this.#dispatch();

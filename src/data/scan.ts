@@ -103,7 +103,10 @@ export function scanUnit(req: ScanRequest): ScannedUnit {
   for (const dir of req.dirs) walk(dir);
   const packed = Float64Array.from(stats);
   // Over names and raw stat numbers: cheaper than formatting a line per file.
-  const fingerprint = createHash('md5').update(rels.join('\0')).update(new Uint8Array(packed.buffer)).digest('hex');
+  const fingerprint = createHash('md5')
+    .update(rels.join('\0'))
+    .update(new Uint8Array(packed.buffer))
+    .digest('hex');
   return { rels, stats: packed, md5s, fingerprint };
 }
 

@@ -175,7 +175,8 @@ function planUnits(
             throw fileAccessError(path.join(abs, e.name), error);
           }
         }
-        if (rules.ignores(repoRelDir === '' ? e.name : `${repoRelDir}/${e.name}`, isDir, e.name)) continue;
+        if (rules.ignores(repoRelDir === '' ? e.name : `${repoRelDir}/${e.name}`, isDir, e.name))
+          continue;
         if (isDir) next.push(childRel);
         else files.push(childRel);
       }
@@ -429,7 +430,9 @@ async function hashMissing(
 
 /** A save that did not store objects keeps the previous verification if nothing changed. */
 function keptEpoch(previous: SnapshotHeader | undefined, md5: string, cacheDir: string): string {
-  return previous !== undefined && previous.md5 === md5 && previous.cacheDir === cacheDir ? previous.epoch : '';
+  return previous !== undefined && previous.md5 === md5 && previous.cacheDir === cacheDir
+    ? previous.epoch
+    : '';
 }
 
 /** Every object of an output present in the cache? Uses the index's epoch to skip the stats. */
@@ -456,7 +459,8 @@ export function objectsPresent(
   // Remember the verification so the next status needs none.
   if (header?.md5 === md5 && header.cacheDir === ctx.cache.dir) {
     const snapshot = ctx.index.load(repoRel);
-    if (snapshot !== undefined) ctx.index.save(repoRel, { ...snapshot.header, epoch }, snapshot.files);
+    if (snapshot !== undefined)
+      ctx.index.save(repoRel, { ...snapshot.header, epoch }, snapshot.files);
   }
   return true;
 }

@@ -38,7 +38,7 @@ export function declaredOutputs(dvcYamlFiles: readonly string[]): DeclaredOutput
             typeof item === 'string'
               ? item
               : item !== null && typeof item === 'object'
-                ? Object.keys(item)[0]
+                ? Object.keys(item as object)[0]
                 : undefined;
           if (p === undefined || p.includes('${')) continue;
           found.push({ path: path.resolve(path.dirname(file), wdir, p), stage: name, file });
