@@ -139,7 +139,7 @@ program
         )
         .join('\n');
       const hint = added.some((a) => a.changed)
-        ? `\nTo track the changes with git, run:\n\tgit add ${added.map((a) => a.dvcFile).join(' ')}`
+        ? `\nTo track the changes with git, run:\n\tgit add ${[...new Set(added.flatMap((a) => a.gitFiles))].join(' ')}`
         : '';
       return { json: added, text: `${text}${hint}` };
     }),

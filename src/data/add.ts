@@ -30,6 +30,8 @@ export interface AddedOutput {
   nfiles?: number;
   /** false when the .dvc file already said exactly this */
   changed: boolean;
+  /** files for the user to `git add`: the .dvc file and any .gitignore we changed */
+  gitFiles: string[];
 }
 
 export async function addTargets(
@@ -156,7 +158,10 @@ export async function record(ws: Workspace, abs: string, info: OutputInfo): Prom
   out.isexec = info.isexec === true;
   out.hash = 'md5';
   const changed = await writeDvcFile(dvc);
-  if (!ws.repo.config.core.no_scm) await ignoreInGit(abs);
+  const gitFiles = [ws.rel(dvcPath)];
+  if (!ws.repo.config.core.no_scm && (await ignoreInGit(abs))) {
+    gitFiles.push(ws.rel(path.join(path.dirname(abs), '.gitignore')));
+  }
   await linkOutput(ws, abs, info);
   const result: AddedOutput = {
     path: ws.rel(abs),
@@ -164,6 +169,7 @@ export async function record(ws: Workspace, abs: string, info: OutputInfo): Prom
     md5: info.md5,
     size: info.size,
     changed,
+    gitFiles: changed ? gitFiles : [],
   };
   if (info.nfiles !== undefined) result.nfiles = info.nfiles;
   return result;

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite uses as real, independent peers:
+#   python3-ruamel.yaml  the YAML library DVC writes dvc.lock and .dvc files with (golden bytes)
+#   git, git-lfs         git revisions for gc; git-lfs is the peer of the add benchmark
+#   golang-go            Go's archive/tar builds reference ModelKit layers
+#   skopeo, umoci        independent OCI clients that read what Cairn writes
+#   docker-registry      CNCF distribution, the registry the transport tests push to
+# Needs root (CI is root); does nothing for packages already installed.
+set -euo pipefail
+packages=(python3-ruamel.yaml git git-lfs golang-go skopeo umoci docker-registry)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

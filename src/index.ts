@@ -1,0 +1,17 @@
+/** Cairn's library API: the same functions the CLI calls, importable without it. */
+export { CairnError, DigestMismatchError, LockTimeoutError, ManifestError } from './core/errors.js';
+export type { CairnEvent, EventSink } from './core/events.js';
+export { loadConfig, KEYS as CONFIG_KEYS, type Config, type LinkType } from './core/config.js';
+export { openRepo, findRoot, type Repo } from './core/repo.js';
+export { parseMd5, type Md5Hex } from './core/digest.js';
+export { dumpYaml } from './core/ruamel-yaml.js';
+export { pythonJsonDumps } from './core/python-json.js';
+export { Workspace } from './data/workspace.js';
+export { hashOutput, type OutputInfo } from './data/tree.js';
+export { buildManifest, parseManifest, sortEntries, type ManifestEntry } from './data/manifest.js';
+export { parseDvcFile, serializeDvcFile, readDvcFile, type DvcFile, type DvcOut } from './data/dvcfile.js';
+export { init, type InitOptions } from './commands/init.js';
+export { add, status, checkout, commit, unprotect } from './commands/data.js';
+export { gc, fsck } from './commands/gc.js';
+export { configGet, configList, configSet } from './commands/config.js';
+export type { CommandContext } from './commands/context.js';
