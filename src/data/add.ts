@@ -132,11 +132,18 @@ function pipelineFiles(ws: Workspace): string[] {
 }
 
 /** Writes the .dvc file, the .gitignore entry and the workspace links for one output. */
-export async function record(ws: Workspace, abs: string, info: OutputInfo): Promise<AddedOutput> {
-  const dvcPath = `${abs}${DVC_SUFFIX}`;
-  const dvc: DvcFile = fs.existsSync(dvcPath)
-    ? await readDvcFile(dvcPath)
-    : { file: dvcPath, outs: [], wdir: '.', extra: [] };
+export async function record(
+  ws: Workspace,
+  abs: string,
+  info: OutputInfo,
+  existing?: DvcFile,
+): Promise<AddedOutput> {
+  const dvcPath = existing?.file ?? `${abs}${DVC_SUFFIX}`;
+  const dvc: DvcFile =
+    existing ??
+    (fs.existsSync(dvcPath)
+      ? await readDvcFile(dvcPath)
+      : { file: dvcPath, outs: [], wdir: '.', extra: [] });
   let out = dvc.outs.find((o) => outPath(dvc, o) === abs);
   if (out === undefined) {
     out = {

@@ -26,7 +26,7 @@ export async function commitTargets(
         );
       }
       const info = await hashOutput(ws, abs, { store: out.cache });
-      results.push(await record(ws, abs, info));
+      results.push(await record(ws, abs, info, dvc));
     }
   }
   return results;
