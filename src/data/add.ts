@@ -45,10 +45,14 @@ export async function addTargets(
     });
   }
   const resolved = await validateTargets(ws, cwd, targets);
+  // Hash (and store) every target before writing any .dvc file: a target that turns out to
+  // be unreadable halfway leaves the workspace's metadata as it was.
+  const infos: OutputInfo[] = [];
+  for (const abs of resolved) infos.push(await hashOutput(ws, abs, { store: true }));
   const results: AddedOutput[] = [];
-  for (const abs of resolved) {
-    const info = await hashOutput(ws, abs, { store: true });
-    results.push(await record(ws, abs, info));
+  for (const [i, abs] of resolved.entries()) {
+    const info = infos[i];
+    if (info !== undefined) results.push(await record(ws, abs, info));
   }
   return results;
 }
