@@ -139,9 +139,10 @@ export function hashSmallFileSync(
 export async function hashLargeFile(
   file: string,
   cache: CacheLayout | undefined,
+  onBytes?: (bytes: number) => void,
 ): Promise<HashedFile> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const result = await hashLargeOnce(file, cache);
+    const result = await hashLargeOnce(file, cache, onBytes);
     if (result !== undefined) return result;
   }
   throw changedWhileReading(file);
@@ -150,6 +151,7 @@ export async function hashLargeFile(
 async function hashLargeOnce(
   file: string,
   cache: CacheLayout | undefined,
+  onBytes: ((bytes: number) => void) | undefined,
 ): Promise<HashedFile | undefined> {
   let src: fsp.FileHandle;
   try {
@@ -186,6 +188,7 @@ async function hashLargeOnce(
       // The buffer for the next read is free: its write (two turns ago) has been awaited.
       pendingRead = src.read(buffer(turn), 0, CHUNK, position);
       hash.update(current);
+      onBytes?.(position);
       if (out !== undefined) {
         await pendingWrite;
         const handle = out;
@@ -234,6 +237,7 @@ export async function hashFile(
   file: string,
   size: number,
   cache: CacheLayout | undefined,
+  onBytes?: (bytes: number) => void,
 ): Promise<HashedFile> {
-  return size > SMALL_FILE ? hashLargeFile(file, cache) : hashSmallFileSync(file, cache);
+  return size > SMALL_FILE ? hashLargeFile(file, cache, onBytes) : hashSmallFileSync(file, cache);
 }

@@ -98,7 +98,9 @@ async function hashSingleFile(
   const fromKnown = md5 === undefined ? options.known?.get('') : undefined;
   if (fromKnown !== undefined) md5 = fromKnown;
   if (md5 === undefined) {
-    const hashed = await hashFile(abs, st.size, options.store ? ctx.cache : undefined);
+    const hashed = await hashFile(abs, st.size, options.store ? ctx.cache : undefined, (bytes) => {
+      ctx.sink({ type: 'progress', phase: 'hash', done: 0, total: 1, bytes, totalBytes: st.size });
+    });
     md5 = hashed.md5;
     stat = hashed.stat;
     ctx.sink({
