@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode } from '../core/errors.js';
-import { writeFileAtomicSync } from '../core/fs.js';
+import { tempSibling } from '../core/fs.js';
 
 /**
  * A file whose mtime is this close to the moment we read it may be rewritten within the same
@@ -113,14 +113,32 @@ export class StatIndex {
     }
   }
 
+  /** Streams the snapshot to a temp file in 64 KiB pieces, then renames it into place. */
   save(repoRel: string, header: SnapshotHeader, files: Iterable<[string, IndexedFile]>): void {
-    const out: string[] = [JSON.stringify(header)];
-    for (const [rel, f] of files) {
-      const relField = /[\t\n\r]/.test(rel) || rel.startsWith('"') ? JSON.stringify(rel) : rel;
-      out.push(`${f.md5}\t${f.ino}\t${f.mtimeMs}\t${f.size}\t${f.mode}\t${relField}`);
-    }
     fs.mkdirSync(this.#dir, { recursive: true });
-    writeFileAtomicSync(this.#file(repoRel), `${out.join('\n')}\n`);
+    const target = this.#file(repoRel);
+    const tmp = tempSibling(target);
+    const fd = fs.openSync(tmp, 'wx');
+    let open = true;
+    try {
+      let text = `${JSON.stringify(header)}\n`;
+      for (const [rel, f] of files) {
+        const relField = /[\t\n\r]/.test(rel) || rel.startsWith('"') ? JSON.stringify(rel) : rel;
+        text += `${f.md5}\t${f.ino}\t${f.mtimeMs}\t${f.size}\t${f.mode}\t${relField}\n`;
+        if (text.length >= 65536) {
+          fs.writeSync(fd, text);
+          text = '';
+        }
+      }
+      fs.writeSync(fd, text);
+      fs.closeSync(fd);
+      open = false;
+      fs.renameSync(tmp, target);
+    } catch (error) {
+      if (open) fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw error;
+    }
   }
 
   drop(repoRel: string): void {

@@ -23,11 +23,7 @@ export function sortEntries(entries: ManifestEntry[]): ManifestEntry[] {
 
 /** The manifest bytes for entries already sorted by {@link sortEntries}. */
 export function serializeManifest(sorted: readonly ManifestEntry[]): string {
-  const parts: string[] = [];
-  for (const e of sorted) {
-    parts.push(`{"md5": ${pythonJsonString(e.md5)}, "relpath": ${pythonJsonString(e.relpath)}}`);
-  }
-  return `[${parts.join(', ')}]`;
+  return buildManifest(sorted).bytes.toString('utf8');
 }
 
 export interface BuiltManifest {
@@ -35,9 +31,27 @@ export interface BuiltManifest {
   bytes: Buffer;
 }
 
+/**
+ * Serialises and hashes in 64 KiB pieces: a million-file manifest is ~90 MB, and building it
+ * as a million small strings first would cost several times that.
+ */
 export function buildManifest(sorted: readonly ManifestEntry[]): BuiltManifest {
-  const bytes = Buffer.from(serializeManifest(sorted), 'utf8');
-  return { md5: dirMd5(createHash('md5').update(bytes).digest('hex')), bytes };
+  const hash = createHash('md5');
+  const chunks: Buffer[] = [];
+  let text = '[';
+  const flush = (): void => {
+    const chunk = Buffer.from(text, 'utf8');
+    hash.update(chunk);
+    chunks.push(chunk);
+    text = '';
+  };
+  sorted.forEach((e, i) => {
+    text += `${i === 0 ? '' : ', '}{"md5": ${pythonJsonString(e.md5)}, "relpath": ${pythonJsonString(e.relpath)}}`;
+    if (text.length >= 65536) flush();
+  });
+  text += ']';
+  flush();
+  return { md5: dirMd5(hash.digest('hex')), bytes: Buffer.concat(chunks) };
 }
 
 /** Reads a manifest from the cache, checking its shape; `where` names it in errors. */
