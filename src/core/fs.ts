@@ -72,3 +72,41 @@ export function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
+
+/** True while a process with this pid exists on this machine. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) !== 'ESRCH';
+  }
+}
+
+/** The writer's pid in a name made by {@link tempSibling} (`.<name>.<pid>.<hex>.tmp`). */
+export function tempSiblingPid(name: string): number | undefined {
+  const m = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+/** Removes temp files in `dir` whose writer process is gone; returns how many. */
+export async function sweepDeadTemps(
+  dir: string,
+  pidOf: (name: string) => number | undefined,
+): Promise<number> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const pid = pidOf(name);
+    if (pid !== undefined && pid > 0 && pid !== process.pid && !processAlive(pid)) {
+      await fsp.rm(path.join(dir, name), { force: true, recursive: true });
+      removed += 1;
+    }
+  }
+  return removed;
+}

@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError, LockTimeoutError, errnoCode } from './errors.js';
+import { processAlive } from './fs.js';
 
 interface LockOwner {
   pid: number;
@@ -123,12 +124,7 @@ async function readOwner(lockPath: string): Promise<LockOwner | 'corrupt' | unde
 function isStale(owner: LockOwner): boolean {
   if (owner.host !== os.hostname()) return false;
   if (owner.pid === process.pid) return false;
-  try {
-    process.kill(owner.pid, 0);
-    return false;
-  } catch (error) {
-    return errnoCode(error) === 'ESRCH';
-  }
+  return !processAlive(owner.pid);
 }
 
 /**

@@ -9,6 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { isDirMd5, parseMd5, type Md5Hex } from '../core/digest.js';
+import { sweepDeadTemps, tempSiblingPid } from '../core/fs.js';
 import { listBlobs, listRevisions, readBlobs, type RevisionSelection } from '../core/git.js';
 import { bumpEpoch, objectPath, tempDir, type CacheLayout } from './cache.js';
 import { DVC_SUFFIX, parseDvcFile } from './dvcfile.js';
@@ -130,29 +131,15 @@ export async function listObjects(cache: CacheLayout): Promise<CacheObject[]> {
   return found;
 }
 
-/** Temp files left by killed writers: their pid is gone. */
-async function sweepTemps(cache: CacheLayout): Promise<void> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(tempDir(cache));
-  } catch {
-    return;
-  }
-  for (const name of names) {
+/** Temp files left by killed writers (their pid is gone): in the cache, index and staging. */
+async function sweepTemps(ws: Workspace): Promise<void> {
+  const cachePid = (name: string): number | undefined => {
     const pid = Number(name.split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) {
-      await fsp.rm(path.join(tempDir(cache), name), { force: true });
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
+    return Number.isInteger(pid) ? pid : undefined;
+  };
+  await sweepDeadTemps(tempDir(ws.cache), cachePid);
+  await sweepDeadTemps(path.join(ws.repo.tmpDir, 'index'), tempSiblingPid);
+  await sweepDeadTemps(ws.stagingDir, tempSiblingPid);
 }
 
 export async function collectGarbage(ws: Workspace, options: GcOptions): Promise<GcResult> {
@@ -163,7 +150,7 @@ export async function collectGarbage(ws: Workspace, options: GcOptions): Promise
   let bytes = 0;
   for (const o of unused) bytes += (await fsp.stat(o.path)).size;
   if (options.force) {
-    await sweepTemps(ws.cache);
+    await sweepTemps(ws);
     if (unused.length > 0) await bumpEpoch(ws.cache);
     let done = 0;
     for (const o of unused) {
@@ -237,7 +224,7 @@ export async function checkCache(ws: Workspace): Promise<FsckResult> {
       }
     }),
   );
-  await sweepTemps(ws.cache);
+  await sweepTemps(ws);
   return result;
 }
 
