@@ -14,24 +14,31 @@ import type { Md5Hex } from '../core/digest.js';
 export interface CacheLayout {
   /** absolute cache root */
   readonly dir: string;
-  /** file mode for objects: 0o444, or 0o664 & ~write for group caches */
+  /** file mode for objects: read-only 0o444, or 0o664 for a cache shared by a group (as DVC) */
   readonly fileMode: number;
   readonly dirMode: number;
+  /**
+   * DVC 2.x's object store in the same folder: md5-dos2unix objects at `<dir>/<2>/<30>`.
+   * Outputs recorded without `hash: md5` live there.
+   */
+  readonly legacy: boolean;
 }
 
 export function cacheLayout(dir: string, shared: 'group' | undefined): CacheLayout {
   return shared === 'group'
-    ? { dir, fileMode: 0o444, dirMode: 0o2775 }
-    : { dir, fileMode: 0o444, dirMode: 0o777 };
+    ? { dir, fileMode: 0o664, dirMode: 0o2775, legacy: false }
+    : { dir, fileMode: 0o444, dirMode: 0o777, legacy: false };
+}
+
+/** The DVC 2.x object store that shares a cache folder with `cache`. */
+export function legacyLayout(cache: CacheLayout): CacheLayout {
+  return { ...cache, legacy: true };
 }
 
 export function objectPath(cache: CacheLayout, md5: string): string {
-  return path.join(cache.dir, 'files', 'md5', md5.slice(0, 2), md5.slice(2));
-}
-
-/** Where DVC 2.x kept md5-dos2unix objects. */
-export function legacyObjectPath(cache: CacheLayout, md5: string): string {
-  return path.join(cache.dir, md5.slice(0, 2), md5.slice(2));
+  return cache.legacy
+    ? path.join(cache.dir, md5.slice(0, 2), md5.slice(2))
+    : path.join(cache.dir, 'files', 'md5', md5.slice(0, 2), md5.slice(2));
 }
 
 export function tempDir(cache: CacheLayout): string {

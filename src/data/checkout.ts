@@ -9,9 +9,10 @@ import path from 'node:path';
 import { isDirMd5 } from '../core/digest.js';
 import { CairnError } from '../core/errors.js';
 import { isInside } from '../core/fs.js';
-import { hasObjectSync, objectPath, readObject } from './cache.js';
+import { hasObjectSync, legacyLayout, objectPath, readObject, type CacheLayout } from './cache.js';
 import { DVC_SUFFIX, outPath, readDvcFile, type DvcFile, type DvcOut } from './dvcfile.js';
 import { alreadyLinked, chooseLinkType, placeObject } from './link.js';
+import { indexKey } from './index.js';
 import { parseManifest, type ManifestEntry } from './manifest.js';
 import { hashOutput, type OutputInfo } from './tree.js';
 import type { Workspace } from './workspace.js';
@@ -92,12 +93,15 @@ async function checkoutOutput(
 ): Promise<void> {
   const md5 = out.md5 ?? '';
   const rel = ws.rel(abs);
-  const wanted = await wantedFiles(ws, md5);
+  // Outputs recorded by DVC 2.x (no `hash: md5`) live in the legacy store, hashed dos2unix.
+  const legacy = out.hash === undefined;
+  const cache = legacy ? legacyLayout(ws.cache) : ws.cache;
+  const wanted = await wantedFiles(cache, md5);
   if (wanted === undefined) {
     summary.failed.push({ path: rel, reason: `${md5} is not in the cache` });
     return;
   }
-  const missing = wanted.filter((e) => !hasObjectSync(ws.cache, e.md5));
+  const missing = wanted.filter((e) => !hasObjectSync(cache, e.md5));
   if (missing.length > 0) {
     summary.failed.push({
       path: rel,
@@ -106,7 +110,7 @@ async function checkoutOutput(
     return;
   }
   const isDir = isDirMd5(md5 as never);
-  const current = await currentFiles(ws, abs, isDir);
+  const current = await currentFiles(ws, abs, isDir, legacy);
   if (current.md5 === md5 && !options.relink) {
     summary.unchanged.push(rel);
     return;
@@ -119,13 +123,13 @@ async function checkoutOutput(
   for (const e of wanted) {
     const have = current.files.get(e.relpath);
     if (have === e.md5 && !options.relink) continue;
-    if (have !== undefined && have !== e.md5 && !hasObjectSync(ws.cache, have))
+    if (have !== undefined && have !== e.md5 && !hasObjectSync(cache, have))
       unsaved.push(e.relpath);
     place.push({ rel: e.relpath, md5: e.md5 });
   }
   for (const [fileRel, have] of current.files) {
     if (wantedByRel.has(fileRel)) continue;
-    if (!hasObjectSync(ws.cache, have)) unsaved.push(fileRel);
+    if (!hasObjectSync(cache, have)) unsaved.push(fileRel);
     remove.push(fileRel);
   }
   if (unsaved.length > 0 && !options.force) {
@@ -147,13 +151,9 @@ async function checkoutOutput(
     const dest = change.rel === '' ? abs : path.join(abs, change.rel);
     const st = await fsp.lstat(dest).catch(() => undefined);
     if (st?.isDirectory()) await fsp.rm(dest, { recursive: true, force: true });
-    if (
-      st === undefined ||
-      !alreadyLinked(ws.cache, change.md5, dest, type, st) ||
-      options.relink
-    ) {
+    if (st === undefined || !alreadyLinked(cache, change.md5, dest, type, st) || options.relink) {
       await placeObject(
-        ws.cache,
+        cache,
         change.md5,
         dest,
         type,
@@ -171,18 +171,18 @@ async function checkoutOutput(
     await removeEmptyDirs(abs, new Set(wanted.map((e) => path.dirname(path.join(abs, e.relpath)))));
 
   const known = new Map(wanted.map((e) => [e.relpath, e.md5]));
-  await hashOutput(ws, abs, { store: false, known });
+  await hashOutput(ws, abs, { store: false, known, legacy });
   if (current.kind === 'missing') summary.added.push(rel);
   else summary.modified.push(rel);
   if (remove.length > 0 && current.kind === 'missing') summary.deleted.push(rel);
 }
 
 /** The files an output should have: one entry with relpath '' for a file output. */
-async function wantedFiles(ws: Workspace, md5: string): Promise<ManifestEntry[] | undefined> {
+async function wantedFiles(cache: CacheLayout, md5: string): Promise<ManifestEntry[] | undefined> {
   if (!isDirMd5(md5 as never)) return [{ relpath: '', md5 }];
-  const bytes = await readObject(ws.cache, md5);
+  const bytes = await readObject(cache, md5);
   if (bytes === undefined) return undefined;
-  return parseManifest(bytes, objectPath(ws.cache, md5));
+  return parseManifest(bytes, objectPath(cache, md5));
 }
 
 interface CurrentState {
@@ -192,10 +192,15 @@ interface CurrentState {
   files: Map<string, string>;
 }
 
-async function currentFiles(ws: Workspace, abs: string, wantDir: boolean): Promise<CurrentState> {
+async function currentFiles(
+  ws: Workspace,
+  abs: string,
+  wantDir: boolean,
+  legacy: boolean,
+): Promise<CurrentState> {
   const st = await fsp.stat(abs).catch(() => undefined);
   if (st === undefined) return { kind: 'missing', md5: undefined, files: new Map() };
-  const info = await hashOutput(ws, abs, { store: false });
+  const info = await hashOutput(ws, abs, { store: false, legacy });
   if (info.kind === 'file') {
     return {
       kind: 'file',
@@ -203,7 +208,7 @@ async function currentFiles(ws: Workspace, abs: string, wantDir: boolean): Promi
       files: wantDir ? new Map([[path.basename(abs), info.md5]]) : new Map([['', info.md5]]),
     };
   }
-  const snapshot = ws.index.load(ws.rel(abs));
+  const snapshot = ws.index.load(indexKey(ws.rel(abs), legacy));
   const files = new Map<string, string>();
   if (snapshot !== undefined) for (const [rel, f] of snapshot.files) files.set(rel, f.md5);
   return { kind: 'dir', md5: info.md5, files: wantDir ? files : new Map([['', info.md5]]) };

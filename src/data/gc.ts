@@ -201,6 +201,7 @@ export async function checkCache(ws: Workspace): Promise<FsckResult> {
         kind: 'hash',
         files: batch.map((o) => ({ abs: o.path, size: fs.statSync(o.path).size })),
         store: undefined,
+        legacy: false,
       });
       for (let i = 0; i < batch.length; i++) {
         const o = batch[i];

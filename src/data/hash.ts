@@ -238,6 +238,72 @@ export async function hashFile(
   size: number,
   cache: CacheLayout | undefined,
   onBytes?: (bytes: number) => void,
+  legacy = false,
 ): Promise<HashedFile> {
+  if (legacy) return hashLegacySync(file);
   return size > SMALL_FILE ? hashLargeFile(file, cache, onBytes) : hashSmallFileSync(file, cache);
+}
+
+/** DVC 2.x hashed in 1 MiB chunks, turning CRLF into LF inside each chunk that looks like text. */
+const LEGACY_CHUNK = 1024 * 1024;
+const TEXT_SAMPLE = 512;
+
+/** dvc-data's istextblock: no NUL, and at most 30% of bytes outside printable ASCII and \n\r\t\f\b. */
+export function looksLikeText(block: Uint8Array): boolean {
+  if (block.length === 0) return true;
+  let nontext = 0;
+  for (const b of block) {
+    if (b === 0) return false;
+    const text = (b >= 32 && b < 127) || b === 10 || b === 13 || b === 9 || b === 12 || b === 8;
+    if (!text) nontext += 1;
+  }
+  return nontext / block.length <= 0.3;
+}
+
+function dos2unix(chunk: Buffer): Buffer {
+  if (!looksLikeText(chunk.subarray(0, TEXT_SAMPLE)) || !chunk.includes('\r\n')) return chunk;
+  const out = Buffer.allocUnsafe(chunk.length);
+  let n = 0;
+  for (let i = 0; i < chunk.length; i++) {
+    const b = chunk[i] ?? 0;
+    if (b === 13 && chunk[i + 1] === 10) continue;
+    out[n++] = b;
+  }
+  return out.subarray(0, n);
+}
+
+/**
+ * md5-dos2unix, the hash of DVC 2.x outputs (recorded without `hash: md5`). Only ever used to
+ * compare with old records, so it is synchronous and never stores.
+ */
+export function hashLegacySync(file: string, known?: FileStat): HashedFile {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    throw fileAccessError(file, error);
+  }
+  try {
+    const stat = known ?? statOf(fs.fstatSync(fd));
+    const hash = createHash('md5');
+    const buffer = Buffer.allocUnsafe(LEGACY_CHUNK);
+    let position = 0;
+    for (;;) {
+      let filled = 0;
+      while (filled < LEGACY_CHUNK) {
+        const n = fs.readSync(fd, buffer, filled, LEGACY_CHUNK - filled, position + filled);
+        if (n === 0) break;
+        filled += n;
+      }
+      if (filled === 0) break;
+      hash.update(dos2unix(buffer.subarray(0, filled)));
+      position += filled;
+      if (filled < LEGACY_CHUNK) break;
+    }
+    return { md5: hash.digest('hex'), stat, stored: false };
+  } catch (error) {
+    throw fileAccessError(file, error);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -155,6 +155,11 @@ function parseHeader(line: string): SnapshotHeader | undefined {
   }
 }
 
+/** The index key of a path; legacy (md5-dos2unix) hashes of it are kept apart. */
+export function indexKey(repoRel: string, legacy: boolean): string {
+  return legacy ? `${repoRel}\0md5-dos2unix` : repoRel;
+}
+
 /** True when the indexed md5 may be reused for a file with this stat. */
 export function trusted(
   entry: IndexedFile | undefined,

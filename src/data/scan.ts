@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import type { CacheLayout } from './cache.js';
-import { fileAccessError, hashSmallFileSync, SMALL_FILE } from './hash.js';
+import { fileAccessError, hashLegacySync, hashSmallFileSync, SMALL_FILE } from './hash.js';
 import { IgnoreRules } from './ignore.js';
 
 /** Files found under one unit of work, in walk order. */
@@ -34,6 +34,8 @@ export interface ScanRequest {
   /** hash and store each small file into this cache while walking */
   store: CacheLayout | undefined;
   hash: boolean;
+  /** hash as DVC 2.x did (md5-dos2unix), to compare with legacy records */
+  legacy: boolean;
 }
 
 export function scanUnit(req: ScanRequest): ScannedUnit {
@@ -47,16 +49,9 @@ export function scanUnit(req: ScanRequest): ScannedUnit {
     rels.push(rel);
     stats.push(st.ino, st.mtimeMs, st.size, st.mode);
     if (md5s !== undefined) {
-      md5s.push(
-        st.size > SMALL_FILE
-          ? ''
-          : hashSmallFileSync(abs, req.store, {
-              ino: st.ino,
-              mtimeMs: st.mtimeMs,
-              size: st.size,
-              mode: st.mode,
-            }).md5,
-      );
+      const stat = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, mode: st.mode };
+      if (req.legacy) md5s.push(hashLegacySync(abs, stat).md5);
+      else md5s.push(st.size > SMALL_FILE ? '' : hashSmallFileSync(abs, req.store, stat).md5);
     }
   };
 

@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import { isDirMd5 } from '../core/digest.js';
-import { objectPath, readObject } from './cache.js';
+import { legacyLayout, objectPath, type CacheLayout } from './cache.js';
+import { indexKey } from './index.js';
 import { outPath } from './dvcfile.js';
 import { selectDvcFiles } from './checkout.js';
 import { parseManifest, type ManifestEntry } from './manifest.js';
@@ -31,7 +32,10 @@ export async function dataStatus(
         changed[name] = 'deleted';
         continue;
       }
-      const info = await hashOutput(ws, abs, { store: false });
+      // DVC 2.x records (no `hash: md5`) compare with md5-dos2unix against the legacy store.
+      const legacy = out.hash === undefined;
+      const cache = legacy ? legacyLayout(ws.cache) : ws.cache;
+      const info = await hashOutput(ws, abs, { store: false, legacy });
       if (out.md5 === undefined) {
         changed[name] = 'new';
         continue;
@@ -40,9 +44,12 @@ export async function dataStatus(
         changed[name] = 'modified';
         continue;
       }
+      const md5 = out.md5;
       if (
         out.cache &&
-        !objectsPresent(ws, ws.rel(abs), out.md5, () => manifestEntries(ws, out.md5 ?? ''))
+        !objectsPresent(ws, cache, indexKey(ws.rel(abs), legacy), md5, () =>
+          manifestEntries(cache, md5),
+        )
       ) {
         changed[name] = 'not in cache';
       }
@@ -52,18 +59,9 @@ export async function dataStatus(
   return report;
 }
 
-let manifestCache: Map<string, ManifestEntry[]> | undefined;
-
-function manifestEntries(ws: Workspace, md5: string): ManifestEntry[] | undefined {
+function manifestEntries(cache: CacheLayout, md5: string): ManifestEntry[] | undefined {
   if (!isDirMd5(md5 as never)) return [];
-  manifestCache ??= new Map();
-  const known = manifestCache.get(md5);
-  if (known !== undefined) return known;
-  const p = objectPath(ws.cache, md5);
+  const p = objectPath(cache, md5);
   if (!fs.existsSync(p)) return undefined;
-  const entries = parseManifest(fs.readFileSync(p), p);
-  manifestCache.set(md5, entries);
-  return entries;
+  return parseManifest(fs.readFileSync(p), p);
 }
-
-export { readObject };

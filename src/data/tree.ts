@@ -18,7 +18,14 @@ import {
 } from './cache.js';
 import { fileAccessError, hashFile, SMALL_FILE } from './hash.js';
 import { IgnoreRules } from './ignore.js';
-import { RACY_MS, StatIndex, trusted, type IndexedFile, type SnapshotHeader } from './index.js';
+import {
+  indexKey,
+  RACY_MS,
+  StatIndex,
+  trusted,
+  type IndexedFile,
+  type SnapshotHeader,
+} from './index.js';
 import { buildManifest, sortEntries, type ManifestEntry } from './manifest.js';
 import type { WorkerPool } from './pool.js';
 import type { ScannedUnit, ScanRequest } from './scan.js';
@@ -53,6 +60,11 @@ export interface HashOptions {
    * again, and trusted even though their mtime is recent.
    */
   known?: ReadonlyMap<string, string>;
+  /**
+   * Hash as DVC 2.x did (md5-dos2unix) to compare with records that lack `hash: md5`.
+   * Never combined with `store`: new records always use DVC 3's plain md5.
+   */
+  legacy?: boolean;
 }
 
 /** Trees below this many files are walked on the main thread: spawning workers costs more. */
@@ -72,7 +84,11 @@ export async function hashOutput(
   } catch (error) {
     throw fileAccessError(abs, error);
   }
-  const repoRel = toPosix(path.relative(ctx.repoRoot, abs));
+  if (options.legacy === true && options.store) {
+    throw new Error('Internal error: legacy (md5-dos2unix) hashes are never stored');
+  }
+  // Legacy hashes of the same path are indexed apart from DVC 3 ones.
+  const repoRel = indexKey(toPosix(path.relative(ctx.repoRoot, abs)), options.legacy === true);
   if (st.isDirectory()) return hashDirectory(ctx, abs, repoRel, options);
   if (st.isFile()) return hashSingleFile(ctx, abs, repoRel, st, options);
   throw new CairnError('unsupported-file', `${abs} is neither a regular file nor a directory`, {
@@ -98,9 +114,22 @@ async function hashSingleFile(
   const fromKnown = md5 === undefined ? options.known?.get('') : undefined;
   if (fromKnown !== undefined) md5 = fromKnown;
   if (md5 === undefined) {
-    const hashed = await hashFile(abs, st.size, options.store ? ctx.cache : undefined, (bytes) => {
-      ctx.sink({ type: 'progress', phase: 'hash', done: 0, total: 1, bytes, totalBytes: st.size });
-    });
+    const hashed = await hashFile(
+      abs,
+      st.size,
+      options.store ? ctx.cache : undefined,
+      (bytes) => {
+        ctx.sink({
+          type: 'progress',
+          phase: 'hash',
+          done: 0,
+          total: 1,
+          bytes,
+          totalBytes: st.size,
+        });
+      },
+      options.legacy,
+    );
     md5 = hashed.md5;
     stat = hashed.stat;
     ctx.sink({
@@ -240,14 +269,12 @@ async function hashDirectory(
   const store = options.store ? ctx.cache : undefined;
 
   // Pass 1: walk (and on a first visit, hash and store while walking).
-  const scanned = await runUnits(
-    ctx,
-    abs,
-    units,
-    inline,
-    firstTime && options.known === undefined,
+  const legacy = options.legacy === true;
+  const scanned = await runUnits(ctx, abs, units, inline, {
+    hash: firstTime && options.known === undefined,
     store,
-  );
+    legacy,
+  });
   const fingerprint = combineFingerprints(units, scanned);
   const cacheOk = (h: SnapshotHeader): boolean =>
     h.epoch === epoch && h.cacheDir === ctx.cache.dir && hasObjectSync(ctx.cache, h.md5);
@@ -292,7 +319,7 @@ async function hashDirectory(
       files.push([rel, { ino, mtimeMs, size, mode, md5 }]);
     }
   }
-  await hashMissing(ctx, toHash, files, inline, store);
+  await hashMissing(ctx, toHash, files, inline, store, legacy);
 
   const entries: ManifestEntry[] = files.map(([relpath, f]) => ({ relpath, md5: f.md5 }));
   const manifest = buildManifest(sortEntries(entries));
@@ -327,16 +354,15 @@ async function runUnits(
   abs: string,
   units: Unit[],
   inline: boolean,
-  hash: boolean,
-  store: CacheLayout | undefined,
+  mode: { hash: boolean; store: CacheLayout | undefined; legacy: boolean },
 ): Promise<ScannedUnit[]> {
+  const hash = mode.hash;
   const request = (u: Unit): ScanRequest => ({
     repoRoot: ctx.repoRoot,
     root: abs,
     dirs: u.dirs,
     files: u.files,
-    store,
-    hash,
+    ...mode,
   });
   let done = 0;
   const report = (unit: ScannedUnit): ScannedUnit => {
@@ -366,6 +392,7 @@ async function hashMissing(
   files: [string, IndexedFile][],
   inline: boolean,
   store: CacheLayout | undefined,
+  legacy: boolean,
 ): Promise<void> {
   if (toHash.length === 0) return;
   const totalBytes = toHash.reduce((n, f) => n + f.size, 0);
@@ -410,7 +437,7 @@ async function hashMissing(
   const hashHere = async (batch: typeof toHash): Promise<void> => {
     const result: HashJobResult = { md5s: [], stats: [], stored: 0 };
     for (const f of batch) {
-      const h = await hashFile(f.abs, f.size, store);
+      const h = await hashFile(f.abs, f.size, store, undefined, legacy);
       result.md5s.push(h.md5);
       result.stats.push(h.stat);
     }
@@ -425,6 +452,7 @@ async function hashMissing(
       kind: 'hash',
       files: batch.map((f) => ({ abs: f.abs, size: f.size })),
       store,
+      legacy,
     });
     apply(batch, result);
   });
@@ -440,29 +468,30 @@ function keptEpoch(previous: SnapshotHeader | undefined, md5: string, cacheDir: 
 /** Every object of an output present in the cache? Uses the index's epoch to skip the stats. */
 export function objectsPresent(
   ctx: HashContext,
-  repoRel: string,
+  cache: CacheLayout,
+  key: string,
   md5: string,
   entries: () => ManifestEntry[] | undefined,
 ): boolean {
-  const header = ctx.index.header(repoRel);
-  const epoch = readEpochSync(ctx.cache);
+  const header = ctx.index.header(key);
+  const epoch = readEpochSync(cache);
+  const top = objectPath(cache, md5);
   if (
     header?.md5 === md5 &&
     header.epoch === epoch &&
-    header.cacheDir === ctx.cache.dir &&
-    fs.existsSync(objectPath(ctx.cache, md5))
+    header.cacheDir === cache.dir &&
+    fs.existsSync(top)
   ) {
     return true;
   }
-  if (!fs.existsSync(objectPath(ctx.cache, md5))) return false;
+  if (!fs.existsSync(top)) return false;
   const list = md5.endsWith('.dir') ? entries() : [];
   if (list === undefined) return false;
-  if (!list.every((e) => fs.existsSync(objectPath(ctx.cache, e.md5)))) return false;
+  if (!list.every((e) => fs.existsSync(objectPath(cache, e.md5)))) return false;
   // Remember the verification so the next status needs none.
-  if (header?.md5 === md5 && header.cacheDir === ctx.cache.dir) {
-    const snapshot = ctx.index.load(repoRel);
-    if (snapshot !== undefined)
-      ctx.index.save(repoRel, { ...snapshot.header, epoch }, snapshot.files);
+  if (header?.md5 === md5 && header.cacheDir === cache.dir) {
+    const snapshot = ctx.index.load(key);
+    if (snapshot !== undefined) ctx.index.save(key, { ...snapshot.header, epoch }, snapshot.files);
   }
   return true;
 }

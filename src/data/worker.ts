@@ -7,7 +7,12 @@ import { scanUnit, type ScanRequest } from './scan.js';
 
 export type Job =
   | { kind: 'scan'; request: ScanRequest }
-  | { kind: 'hash'; files: { abs: string; size: number }[]; store: CacheLayout | undefined };
+  | {
+      kind: 'hash';
+      files: { abs: string; size: number }[];
+      store: CacheLayout | undefined;
+      legacy: boolean;
+    };
 
 export interface HashJobResult {
   md5s: string[];
@@ -29,7 +34,7 @@ async function run(job: Job): Promise<unknown> {
     case 'hash': {
       const result: HashJobResult = { md5s: [], stats: [], stored: 0 };
       for (const f of job.files) {
-        const h = await hashFile(f.abs, f.size, job.store);
+        const h = await hashFile(f.abs, f.size, job.store, undefined, job.legacy);
         result.md5s.push(h.md5);
         result.stats.push(h.stat);
         if (h.stored) result.stored += 1;
