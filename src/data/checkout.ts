@@ -27,7 +27,6 @@ export interface CheckoutOptions {
 export interface CheckoutSummary {
   added: string[];
   modified: string[];
-  deleted: string[];
   unchanged: string[];
   failed: { path: string; reason: string }[];
 }
@@ -66,7 +65,6 @@ export async function checkoutTargets(
   const summary: CheckoutSummary = {
     added: [],
     modified: [],
-    deleted: [],
     unchanged: [],
     failed: [],
   };
@@ -174,7 +172,6 @@ async function checkoutOutput(
   await hashOutput(ws, abs, { store: false, known, legacy });
   if (current.kind === 'missing') summary.added.push(rel);
   else summary.modified.push(rel);
-  if (remove.length > 0 && current.kind === 'missing') summary.deleted.push(rel);
 }
 
 /** The files an output should have: one entry with relpath '' for a file output. */
@@ -250,7 +247,6 @@ export async function linkOutput(ws: Workspace, abs: string, info: OutputInfo): 
   const summary: CheckoutSummary = {
     added: [],
     modified: [],
-    deleted: [],
     unchanged: [],
     failed: [],
   };
