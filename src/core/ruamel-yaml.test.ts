@@ -81,7 +81,9 @@ describe('stringScalar: one scalar as ruamel.yaml 0.17.21 styles it', () => {
 // ---------------------------------------------------------------------------------------------
 // Live cross-check against the real ruamel.yaml, when the system Python has it.
 
+// CI (CAIRN_REQUIRE_TOOLS=1) installs python3-ruamel.yaml and must not skip this.
 const haveRuamel =
+  process.env.CAIRN_REQUIRE_TOOLS === '1' ||
   spawnSync(SYSTEM_PYTHON, ['-c', 'import ruamel.yaml'], { stdio: 'ignore' }).status === 0;
 
 /** mulberry32: a small seeded PRNG, so failures reproduce. */
