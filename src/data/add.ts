@@ -15,6 +15,8 @@ import {
   type DvcFile,
   type DvcOut,
 } from './dvcfile.js';
+import { cacheTempPid, removeObjects, tempDir } from './cache.js';
+import { sweepDeadTemps } from '../core/fs.js';
 import { fileAccessError } from './hash.js';
 import { ignoreInGit } from './gitignore.js';
 import { linkOutput } from './checkout.js';
@@ -45,10 +47,20 @@ export async function addTargets(
     });
   }
   const resolved = await validateTargets(ws, cwd, targets);
+  // Partial objects of killed adds are of no use to anyone.
+  await sweepDeadTemps(tempDir(ws.cache), cacheTempPid);
   // Hash (and store) every target before writing any .dvc file: a target that turns out to
   // be unreadable halfway leaves the workspace's metadata as it was.
+  // A failure also takes back the objects this add stored, so the cache is as it was.
   const infos: OutputInfo[] = [];
-  for (const abs of resolved) infos.push(await hashOutput(ws, abs, { store: true }));
+  const stored: string[] = [];
+  try {
+    for (const abs of resolved) infos.push(await hashOutput(ws, abs, { store: true, stored }));
+  } catch (error) {
+    // Targets hashed before the failure saved index snapshots that vouch for their objects.
+    await removeObjects(ws.cache, stored, infos.length > 0);
+    throw error;
+  }
   const results: AddedOutput[] = [];
   for (const [i, abs] of resolved.entries()) {
     const info = infos[i];

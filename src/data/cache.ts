@@ -89,12 +89,13 @@ export function commitTempSync(cache: CacheLayout, tmp: string, md5: string): vo
 }
 
 /** Stores bytes already in memory (a `.dir` manifest): the digest is computed by the caller. */
-export function storeBytesSync(cache: CacheLayout, md5: string, bytes: Uint8Array): void {
-  if (hasObjectSync(cache, md5)) return;
+export function storeBytesSync(cache: CacheLayout, md5: string, bytes: Uint8Array): boolean {
+  if (hasObjectSync(cache, md5)) return false;
   ensureDirSync(tempDir(cache));
   const tmp = tempObjectPath(cache);
   fs.writeFileSync(tmp, bytes, { mode: cache.fileMode, flag: 'wx' });
   commitTempSync(cache, tmp, md5);
+  return true;
 }
 
 export async function readObject(cache: CacheLayout, md5: string): Promise<Buffer | undefined> {
@@ -128,4 +129,43 @@ export async function bumpEpoch(cache: CacheLayout): Promise<void> {
   const tmp = `${epochPath(cache)}.${process.pid}.tmp`;
   await fsp.writeFile(tmp, randomBytes(8).toString('hex'));
   await fsp.rename(tmp, epochPath(cache));
+}
+
+/**
+ * The objects an operation stored before it failed travel on its error (across worker
+ * threads too), so the caller can take them out again and leave the cache as it found it.
+ */
+export function attachStored(error: unknown, md5s: readonly string[]): void {
+  if (error === null || typeof error !== 'object' || md5s.length === 0) return;
+  const prior = storedOf(error);
+  Object.defineProperty(error, 'storedObjects', { value: [...prior, ...md5s], configurable: true });
+}
+
+export function storedOf(error: unknown): string[] {
+  const value =
+    error !== null && typeof error === 'object'
+      ? (error as { storedObjects?: unknown }).storedObjects
+      : undefined;
+  return Array.isArray(value) ? (value as string[]) : [];
+}
+
+/**
+ * Removes objects this process stored (a failed add rolling back). When an index snapshot
+ * written meanwhile vouches for them (`vouched`), the epoch changes first, as for every
+ * removal, so that snapshot is checked again.
+ */
+export async function removeObjects(
+  cache: CacheLayout,
+  md5s: readonly string[],
+  vouched: boolean,
+): Promise<void> {
+  if (md5s.length === 0) return;
+  if (vouched) await bumpEpoch(cache);
+  for (const md5 of md5s) await fsp.rm(objectPath(cache, md5), { force: true });
+}
+
+/** The writer's pid in a cache temp name made by {@link tempObjectPath}. */
+export function cacheTempPid(name: string): number | undefined {
+  const pid = Number(name.split('-')[0]);
+  return Number.isInteger(pid) ? pid : undefined;
 }

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { isDirMd5, parseMd5, type Md5Hex } from '../core/digest.js';
 import { sweepDeadTemps, tempSiblingPid } from '../core/fs.js';
 import { listBlobs, listRevisions, readBlobs, type RevisionSelection } from '../core/git.js';
-import { bumpEpoch, objectPath, tempDir, type CacheLayout } from './cache.js';
+import { bumpEpoch, cacheTempPid, objectPath, tempDir, type CacheLayout } from './cache.js';
 import { DVC_SUFFIX, parseDvcFile } from './dvcfile.js';
 import { parseManifest } from './manifest.js';
 import type { HashJobResult } from './worker.js';
@@ -133,11 +133,7 @@ export async function listObjects(cache: CacheLayout): Promise<CacheObject[]> {
 
 /** Temp files left by killed writers (their pid is gone): in the cache, index and staging. */
 async function sweepTemps(ws: Workspace): Promise<void> {
-  const cachePid = (name: string): number | undefined => {
-    const pid = Number(name.split('-')[0]);
-    return Number.isInteger(pid) ? pid : undefined;
-  };
-  await sweepDeadTemps(tempDir(ws.cache), cachePid);
+  await sweepDeadTemps(tempDir(ws.cache), cacheTempPid);
   await sweepDeadTemps(path.join(ws.repo.tmpDir, 'index'), tempSiblingPid);
   await sweepDeadTemps(ws.stagingDir, tempSiblingPid);
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CairnError } from '../core/errors.js';
+import { attachStored } from './cache.js';
 import type { Job, JobReply } from './worker.js';
 
 interface Pending {
@@ -80,15 +81,14 @@ export class WorkerPool {
       if (pending !== undefined) {
         const reply = message.reply;
         if (reply.ok) pending.resolve(reply.value);
-        else if (reply.error.internal) pending.reject(new Error(reply.error.message));
-        else
-          pending.reject(
-            new CairnError(
-              reply.error.code,
-              reply.error.message,
-              reply.error.hint === undefined ? {} : { hint: reply.error.hint },
-            ),
-          );
+        else {
+          const { code, message: text, hint, internal, stored } = reply.error;
+          const error = internal
+            ? new Error(text)
+            : new CairnError(code, text, hint === undefined ? {} : { hint });
+          attachStored(error, stored);
+          pending.reject(error);
+        }
       }
       this.#dispatch();
     });

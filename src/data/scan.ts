@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
-import type { CacheLayout } from './cache.js';
+import { attachStored, type CacheLayout } from './cache.js';
 import { fileAccessError, hashLegacySync, hashSmallFileSync, SMALL_FILE } from './hash.js';
 import { IgnoreRules } from './ignore.js';
 
@@ -21,6 +21,8 @@ export interface ScannedUnit {
   md5s: string[] | undefined;
   /** md5 over every rel and (ino, mtime, size, mode): equal fingerprints mean an unchanged unit */
   fingerprint: string;
+  /** objects this walk wrote into the cache */
+  stored: string[];
 }
 
 export interface ScanRequest {
@@ -39,6 +41,16 @@ export interface ScanRequest {
 }
 
 export function scanUnit(req: ScanRequest): ScannedUnit {
+  const stored: string[] = [];
+  try {
+    return walkUnit(req, stored);
+  } catch (error) {
+    attachStored(error, stored);
+    throw error;
+  }
+}
+
+function walkUnit(req: ScanRequest, stored: string[]): ScannedUnit {
   const rules = new IgnoreRules(req.repoRoot);
   const rootRel = IgnoreRules.relTo(req.repoRoot, req.root);
   const rels: string[] = [];
@@ -51,7 +63,12 @@ export function scanUnit(req: ScanRequest): ScannedUnit {
     if (md5s !== undefined) {
       const stat = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, mode: st.mode };
       if (req.legacy) md5s.push(hashLegacySync(abs, stat).md5);
-      else md5s.push(st.size > SMALL_FILE ? '' : hashSmallFileSync(abs, req.store, stat).md5);
+      else if (st.size > SMALL_FILE) md5s.push('');
+      else {
+        const hashed = hashSmallFileSync(abs, req.store, stat);
+        md5s.push(hashed.md5);
+        if (hashed.stored) stored.push(hashed.md5);
+      }
     }
   };
 
@@ -102,7 +119,7 @@ export function scanUnit(req: ScanRequest): ScannedUnit {
     .update(rels.join('\0'))
     .update(new Uint8Array(packed.buffer))
     .digest('hex');
-  return { rels, stats: packed, md5s, fingerprint };
+  return { rels, stats: packed, md5s, fingerprint, stored };
 }
 
 function lstat(abs: string): fs.Stats {

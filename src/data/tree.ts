@@ -13,7 +13,9 @@ import {
   hasObjectSync,
   objectPath,
   readEpochSync,
+  attachStored,
   storeBytesSync,
+  storedOf,
   type CacheLayout,
 } from './cache.js';
 import { fileAccessError, hashFile, SMALL_FILE } from './hash.js';
@@ -60,6 +62,8 @@ export interface HashOptions {
    * again, and trusted even though their mtime is recent.
    */
   known?: ReadonlyMap<string, string>;
+  /** receives the md5 of every object this call wrote into the cache, even when it fails */
+  stored?: string[];
   /**
    * Hash as DVC 2.x did (md5-dos2unix) to compare with records that lack `hash: md5`.
    * Never combined with `store`: new records always use DVC 3's plain md5.
@@ -89,8 +93,14 @@ export async function hashOutput(
   }
   // Legacy hashes of the same path are indexed apart from DVC 3 ones.
   const repoRel = indexKey(toPosix(path.relative(ctx.repoRoot, abs)), options.legacy === true);
-  if (st.isDirectory()) return hashDirectory(ctx, abs, repoRel, options);
-  if (st.isFile()) return hashSingleFile(ctx, abs, repoRel, st, options);
+  try {
+    if (st.isDirectory()) return await hashDirectory(ctx, abs, repoRel, options);
+    if (st.isFile()) return await hashSingleFile(ctx, abs, repoRel, st, options);
+  } catch (error) {
+    // what the failing job had stored; finished jobs reported theirs already
+    options.stored?.push(...storedOf(error));
+    throw error;
+  }
   throw new CairnError('unsupported-file', `${abs} is neither a regular file nor a directory`, {
     hint: 'Only files and directories can be tracked.',
   });
@@ -131,6 +141,7 @@ async function hashSingleFile(
       options.legacy,
     );
     md5 = hashed.md5;
+    if (hashed.stored) options.stored?.push(md5);
     stat = hashed.stat;
     ctx.sink({
       type: 'progress',
@@ -233,24 +244,29 @@ async function runParallel<I, R>(
 ): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
+  // After a failure no new item starts, but items in flight finish: their side effects
+  // (stored objects) must be known before the caller rolls back.
+  let failure: { error: unknown } | undefined;
+  const take = async (run: (item: I) => Promise<R> | R, yieldAfter: boolean): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await run(items[i] as I);
+      } catch (error) {
+        failure ??= { error };
+        if (failure.error !== error) attachStored(failure.error, storedOf(error));
+      }
+      // let worker replies in, so their next items go out while we work on ours
+      if (yieldAfter) await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
   const takers: Promise<void>[] = [];
   for (let t = 0; items.length > 1 && t < ctx.pool().size * 2; t++) {
-    takers.push(
-      (async () => {
-        while (next < items.length) {
-          const i = next++;
-          results[i] = await there(ctx.pool(), items[i] as I);
-        }
-      })(),
-    );
+    takers.push(take((item) => there(ctx.pool(), item), false));
   }
-  while (next < items.length) {
-    const i = next++;
-    results[i] = await here(items[i] as I);
-    // let worker replies in, so their next items go out while we work on ours
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  await take(here, true);
   await Promise.all(takers);
+  if (failure !== undefined) throw failure.error;
   return results;
 }
 
@@ -270,11 +286,14 @@ async function hashDirectory(
 
   // Pass 1: walk (and on a first visit, hash and store while walking).
   const legacy = options.legacy === true;
-  const scanned = await runUnits(ctx, abs, units, inline, {
-    hash: firstTime && options.known === undefined,
-    store,
-    legacy,
-  });
+  const scanned = await runUnits(
+    ctx,
+    abs,
+    units,
+    inline,
+    { hash: firstTime && options.known === undefined, store, legacy },
+    options.stored,
+  );
   const fingerprint = combineFingerprints(units, scanned);
   const cacheOk = (h: SnapshotHeader): boolean =>
     h.epoch === epoch && h.cacheDir === ctx.cache.dir && hasObjectSync(ctx.cache, h.md5);
@@ -319,11 +338,13 @@ async function hashDirectory(
       files.push([rel, { ino, mtimeMs, size, mode, md5 }]);
     }
   }
-  await hashMissing(ctx, toHash, files, inline, store, legacy);
+  await hashMissing(ctx, toHash, files, inline, { store, legacy, stored: options.stored });
 
   const entries: ManifestEntry[] = files.map(([relpath, f]) => ({ relpath, md5: f.md5 }));
   const manifest = buildManifest(sortEntries(entries));
-  if (store !== undefined) storeBytesSync(store, manifest.md5, manifest.bytes);
+  if (store !== undefined && storeBytesSync(store, manifest.md5, manifest.bytes)) {
+    options.stored?.push(manifest.md5);
+  }
 
   let racy = false;
   for (const [rel, f] of files) {
@@ -355,6 +376,7 @@ async function runUnits(
   units: Unit[],
   inline: boolean,
   mode: { hash: boolean; store: CacheLayout | undefined; legacy: boolean },
+  stored: string[] | undefined,
 ): Promise<ScannedUnit[]> {
   const hash = mode.hash;
   const request = (u: Unit): ScanRequest => ({
@@ -366,6 +388,7 @@ async function runUnits(
   });
   let done = 0;
   const report = (unit: ScannedUnit): ScannedUnit => {
+    stored?.push(...unit.stored);
     done += unit.rels.length;
     ctx.sink({ type: 'progress', phase: hash ? 'hash' : 'scan', done });
     return unit;
@@ -391,14 +414,15 @@ async function hashMissing(
   toHash: { index: number; abs: string; size: number }[],
   files: [string, IndexedFile][],
   inline: boolean,
-  store: CacheLayout | undefined,
-  legacy: boolean,
+  mode: { store: CacheLayout | undefined; legacy: boolean; stored: string[] | undefined },
 ): Promise<void> {
   if (toHash.length === 0) return;
+  const { store, legacy } = mode;
   const totalBytes = toHash.reduce((n, f) => n + f.size, 0);
   let done = 0;
   let bytes = 0;
   const apply = (batch: typeof toHash, result: HashJobResult): void => {
+    mode.stored?.push(...result.stored);
     batch.forEach((f, i) => {
       const entry = files[f.index]?.[1];
       const stat = result.stats[i];
@@ -435,11 +459,17 @@ async function hashMissing(
   if (current.length > 0) batches.push(current);
 
   const hashHere = async (batch: typeof toHash): Promise<void> => {
-    const result: HashJobResult = { md5s: [], stats: [], stored: 0 };
-    for (const f of batch) {
-      const h = await hashFile(f.abs, f.size, store, undefined, legacy);
-      result.md5s.push(h.md5);
-      result.stats.push(h.stat);
+    const result: HashJobResult = { md5s: [], stats: [], stored: [] };
+    try {
+      for (const f of batch) {
+        const h = await hashFile(f.abs, f.size, store, undefined, legacy);
+        result.md5s.push(h.md5);
+        result.stats.push(h.stat);
+        if (h.stored) result.stored.push(h.md5);
+      }
+    } catch (error) {
+      attachStored(error, result.stored);
+      throw error;
     }
     apply(batch, result);
   };

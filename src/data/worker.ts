@@ -1,7 +1,7 @@
 /** Worker-thread entry: runs scan and hash jobs sent by {@link WorkerPool}. */
 import { parentPort } from 'node:worker_threads';
 import { isCairnError } from '../core/errors.js';
-import type { CacheLayout } from './cache.js';
+import { attachStored, storedOf, type CacheLayout } from './cache.js';
 import { hashFile, type FileStat } from './hash.js';
 import { scanUnit, type ScanRequest } from './scan.js';
 
@@ -17,14 +17,22 @@ export type Job =
 export interface HashJobResult {
   md5s: string[];
   stats: FileStat[];
-  stored: number;
+  /** md5s of the objects this job wrote into the cache */
+  stored: string[];
 }
 
 export type JobReply =
   | { ok: true; value: unknown }
   | {
       ok: false;
-      error: { code: string; message: string; hint: string | undefined; internal: boolean };
+      error: {
+        code: string;
+        message: string;
+        hint: string | undefined;
+        internal: boolean;
+        /** objects stored before the failure */
+        stored: string[];
+      };
     };
 
 async function run(job: Job): Promise<unknown> {
@@ -32,12 +40,17 @@ async function run(job: Job): Promise<unknown> {
     case 'scan':
       return scanUnit(job.request);
     case 'hash': {
-      const result: HashJobResult = { md5s: [], stats: [], stored: 0 };
-      for (const f of job.files) {
-        const h = await hashFile(f.abs, f.size, job.store, undefined, job.legacy);
-        result.md5s.push(h.md5);
-        result.stats.push(h.stat);
-        if (h.stored) result.stored += 1;
+      const result: HashJobResult = { md5s: [], stats: [], stored: [] };
+      try {
+        for (const f of job.files) {
+          const h = await hashFile(f.abs, f.size, job.store, undefined, job.legacy);
+          result.md5s.push(h.md5);
+          result.stats.push(h.stat);
+          if (h.stored) result.stored.push(h.md5);
+        }
+      } catch (error) {
+        attachStored(error, result.stored);
+        throw error;
       }
       return result;
     }
@@ -53,12 +66,19 @@ parentPort?.on('message', (message: { id: number; job: Job }) => {
       const reply: JobReply = {
         ok: false,
         error: isCairnError(error)
-          ? { code: error.code, message: error.message, hint: error.hint, internal: false }
+          ? {
+              code: error.code,
+              message: error.message,
+              hint: error.hint,
+              internal: false,
+              stored: storedOf(error),
+            }
           : {
               code: 'internal',
               message: error instanceof Error ? (error.stack ?? error.message) : String(error),
               hint: undefined,
               internal: true,
+              stored: storedOf(error),
             },
       };
       parentPort?.postMessage({ id: message.id, reply });
