@@ -65,8 +65,43 @@ export function ensureDirSync(dir: string, mode = 0o777): void {
   madeDirs.add(dir);
 }
 
+/**
+ * Prefix folders (`files/md5/xx`) this thread created: every object in them was stored by
+ * this process or by a concurrent writer, so existence is answered from memory, which saves
+ * a system call per file on a first add into an empty cache. A concurrent writer's object we
+ * do not know of is at worst written again: same bytes, atomic rename.
+ */
+const freshDirs = new Set<string>();
+const storedHere = new Set<string>();
+
+/**
+ * On a cache with no DVC 3 objects at all, creates every prefix folder up front and reports
+ * true: all threads of this add may then treat every prefix as fresh ({@link adoptFresh}).
+ */
+export function prepareFreshCache(cache: CacheLayout): boolean {
+  const base = path.join(cache.dir, 'files', 'md5');
+  if (cache.legacy || fs.existsSync(base)) return false;
+  fs.mkdirSync(base, { recursive: true, mode: cache.dirMode });
+  for (let i = 0; i < 256; i++)
+    fs.mkdirSync(path.join(base, i.toString(16).padStart(2, '0')), { mode: cache.dirMode });
+  adoptFresh(cache);
+  return true;
+}
+
+/** In a thread working for an add that found the cache empty (see {@link prepareFreshCache}). */
+export function adoptFresh(cache: CacheLayout): void {
+  const base = path.join(cache.dir, 'files', 'md5');
+  for (let i = 0; i < 256; i++) {
+    const dir = path.join(base, i.toString(16).padStart(2, '0'));
+    freshDirs.add(dir);
+    madeDirs.add(dir);
+  }
+}
+
 export function hasObjectSync(cache: CacheLayout, md5: string): boolean {
-  return fs.existsSync(objectPath(cache, md5));
+  const p = objectPath(cache, md5);
+  if (freshDirs.has(path.dirname(p))) return storedHere.has(p);
+  return fs.existsSync(p);
 }
 
 export async function hasObject(cache: CacheLayout, md5: Md5Hex): Promise<boolean> {
@@ -84,8 +119,19 @@ export async function hasObject(cache: CacheLayout, md5: Md5Hex): Promise<boolea
  */
 export function commitTempSync(cache: CacheLayout, tmp: string, md5: string): void {
   const dest = objectPath(cache, md5);
-  ensureDirSync(path.dirname(dest), cache.dirMode);
+  const dir = path.dirname(dest);
+  if (!madeDirs.has(dir)) {
+    try {
+      fs.mkdirSync(dir, { mode: cache.dirMode });
+      freshDirs.add(dir);
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST')
+        fs.mkdirSync(dir, { recursive: true, mode: cache.dirMode });
+    }
+    madeDirs.add(dir);
+  }
   fs.renameSync(tmp, dest);
+  if (freshDirs.has(dir)) storedHere.add(dest);
 }
 
 /** Stores bytes already in memory (a `.dir` manifest): the digest is computed by the caller. */
@@ -161,7 +207,11 @@ export async function removeObjects(
 ): Promise<void> {
   if (md5s.length === 0) return;
   if (vouched) await bumpEpoch(cache);
-  for (const md5 of md5s) await fsp.rm(objectPath(cache, md5), { force: true });
+  for (const md5 of md5s) {
+    const p = objectPath(cache, md5);
+    storedHere.delete(p);
+    await fsp.rm(p, { force: true });
+  }
 }
 
 /** The writer's pid in a cache temp name made by {@link tempObjectPath}. */

@@ -102,9 +102,9 @@ export function hashSmallFileSync(
       let off = 0;
       for (;;) {
         const n = fs.readSync(fd, buffer, off, buffer.length - off, off);
-        if (n === 0) break;
         off += n;
-        if (off === buffer.length) break;
+        // A regular file returns less than asked only at its end: no second read needed.
+        if (n === 0 || off === buffer.length || off === before.size) break;
       }
       if (off !== before.size) continue; // grew or shrank since it was stat'ed
       bytes = buffer.subarray(0, off);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
-import { attachStored, type CacheLayout } from './cache.js';
+import { adoptFresh, attachStored, type CacheLayout } from './cache.js';
 import { fileAccessError, hashLegacySync, hashSmallFileSync, SMALL_FILE } from './hash.js';
 import { IgnoreRules } from './ignore.js';
 
@@ -38,10 +38,13 @@ export interface ScanRequest {
   hash: boolean;
   /** hash as DVC 2.x did (md5-dos2unix), to compare with legacy records */
   legacy: boolean;
+  /** the cache had no objects when this add began (see prepareFreshCache) */
+  fresh: boolean;
 }
 
 export function scanUnit(req: ScanRequest): ScannedUnit {
   const stored: string[] = [];
+  if (req.fresh && req.store !== undefined) adoptFresh(req.store);
   try {
     return walkUnit(req, stored);
   } catch (error) {

@@ -14,6 +14,7 @@ import {
   objectPath,
   readEpochSync,
   attachStored,
+  prepareFreshCache,
   storeBytesSync,
   storedOf,
   type CacheLayout,
@@ -291,7 +292,12 @@ async function hashDirectory(
     abs,
     units,
     inline,
-    { hash: firstTime && options.known === undefined, store, legacy },
+    {
+      hash: firstTime && options.known === undefined,
+      store,
+      legacy,
+      fresh: store !== undefined && prepareFreshCache(store),
+    },
     options.stored,
   );
   const fingerprint = combineFingerprints(units, scanned);
@@ -375,7 +381,7 @@ async function runUnits(
   abs: string,
   units: Unit[],
   inline: boolean,
-  mode: { hash: boolean; store: CacheLayout | undefined; legacy: boolean },
+  mode: { hash: boolean; store: CacheLayout | undefined; legacy: boolean; fresh: boolean },
   stored: string[] | undefined,
 ): Promise<ScannedUnit[]> {
   const hash = mode.hash;
