@@ -3,11 +3,13 @@
 #   python3-ruamel.yaml  the YAML library DVC writes dvc.lock and .dvc files with (golden bytes)
 #   git, git-lfs         git revisions for gc; git-lfs is the peer of the add benchmark
 #   golang-go            Go's archive/tar builds reference ModelKit layers
-#   skopeo, umoci        independent OCI clients that read what Cairn writes
+#   skopeo               an independent OCI client that copies what Cairn writes
+#   oci-image-tool       validates the OCI layout of the ModelKit store
 #   docker-registry      CNCF distribution, the registry the transport tests push to
+#   python3-onnx         ONNX's checker for the model examples/quickstart exports
 # Needs root (CI is root); does nothing for packages already installed.
 set -euo pipefail
-packages=(python3-ruamel.yaml git git-lfs golang-go skopeo umoci docker-registry)
+packages=(python3-ruamel.yaml python3-onnx git git-lfs golang-go skopeo oci-image-tool docker-registry)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
