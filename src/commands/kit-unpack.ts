@@ -1,0 +1,71 @@
+/** `cairn unpack REF -d DIR`: extract a stored ModelKit (or parts of it) into a directory. */
+import path from 'node:path';
+import { readManifest, resolveLocal } from '../oci/local-repo.js';
+import { orLatest, parseReference } from '../oci/reference.js';
+import { readModelKit } from '../modelkit/read.js';
+import { unpack, type UnpackResult } from '../modelkit/unpack.js';
+import { parseFilter } from '../modelkit/unpack-filter.js';
+import { CairnError } from '../core/errors.js';
+import type { CommandContext } from './context.js';
+import { openStore, formatSize, type StoreFlags } from './kit.js';
+import type { LocalStore } from '../oci/layout.js';
+import { MAX_MODEL_REF_CHAIN } from '../modelkit/chain.js';
+
+export interface UnpackCommandOptions extends StoreFlags {
+  dir: string;
+  overwrite: boolean;
+  ignoreExisting: boolean;
+  filters: string[];
+}
+
+async function loadForUnpack(store: LocalStore, reference: string) {
+  const { ref } = parseReference(reference);
+  const { desc } = await resolveLocal(store, ref.digest === undefined ? orLatest(ref) : ref);
+  const manifest = await readManifest(store, desc);
+  const mk = await readModelKit(store, manifest, desc.digest);
+  if (mk.kitfile === undefined)
+    throw new CairnError('no-kitfile', `${reference} carries no Kitfile`);
+  return { manifest, digest: desc.digest, kitfile: mk.kitfile, synthesised: mk.synthesised };
+}
+
+export async function kitUnpack(
+  ctx: CommandContext,
+  reference: string,
+  o: UnpackCommandOptions,
+): Promise<UnpackResult> {
+  if (o.overwrite && o.ignoreExisting) {
+    throw new CairnError('bad-flag', '--overwrite and --ignore-existing cannot be used together');
+  }
+  const filters = o.filters.map(parseFilter);
+  const store = await openStore(ctx, o);
+  const loaded = await loadForUnpack(store, reference);
+  const ratio = Number(ctx.env.CAIRN_UNPACK_MAX_RATIO ?? '1000');
+  const seen = new Set<string>([reference]);
+  return unpack({
+    store,
+    ...loaded,
+    dir: path.resolve(ctx.cwd, o.dir),
+    filters,
+    overwrite: o.overwrite,
+    ignoreExisting: o.ignoreExisting,
+    sink: ctx.sink,
+    maxRatio: Number.isFinite(ratio) && ratio > 0 ? ratio : 1000,
+    resolveParent: async (parent) => {
+      if (seen.has(parent) || seen.size > MAX_MODEL_REF_CHAIN) {
+        throw new CairnError('ref-cycle', `Found cycle in modelkit references at ${parent}`);
+      }
+      seen.add(parent);
+      return loadForUnpack(store, parent);
+    },
+  });
+}
+
+export function formatUnpack(r: UnpackResult): string {
+  const lines = r.layers.map(
+    (l) =>
+      `Unpacked ${l.type} ${l.path} (${l.files} file(s), ${formatSize(l.bytes)}${l.skippedExisting > 0 ? `, ${l.skippedExisting} existing kept` : ''})`,
+  );
+  if (r.kitfile === 'written') lines.push('Wrote Kitfile');
+  lines.push(`Unpacked to ${r.dir}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,347 @@
+/** The ModelKit commands: pack, unpack, list, info, inspect, tag, rm, diff and `kit init`. */
+import path from 'node:path';
+import { CairnError } from '../core/errors.js';
+import type { Sha256Digest } from '../oci/digest.js';
+import { LocalStore, storeRoot } from '../oci/layout.js';
+import {
+  listStored,
+  readManifest,
+  removeAll,
+  removeReference,
+  resolveLocal,
+  tagReference,
+  type Removed,
+} from '../oci/local-repo.js';
+import type { ImageManifest } from '../oci/manifest.js';
+import { ANNOTATION_CLI_VERSION } from '../oci/media-types.js';
+import {
+  displayReference,
+  displayRepository,
+  formatReference,
+  orLatest,
+  parseReference,
+  splitRepository,
+  withTag,
+  type OciReference,
+} from '../oci/reference.js';
+import { readModelKit } from '../modelkit/read.js';
+import type { Kitfile } from '../modelkit/kitfile.js';
+import { COMPRESSIONS, type Compression } from '../modelkit/layer-sink.js';
+import type { CommandContext } from './context.js';
+
+export interface StoreFlags {
+  /** use kit's store ($KITOPS_HOME/storage) */
+  kitops?: boolean;
+}
+
+export function openStore(ctx: CommandContext, flags: StoreFlags = {}): Promise<LocalStore> {
+  return LocalStore.open(storeRoot(ctx.env, flags.kitops === true));
+}
+
+/** `-t ref[,tag2]` (repeatable) into references; a missing tag becomes `latest`. */
+export function parseTagArgs(tags: readonly string[]): OciReference[] {
+  const refs: OciReference[] = [];
+  for (const t of tags) {
+    const { ref, extraTags } = parseReference(t);
+    if (ref.digest !== undefined) {
+      throw new CairnError('tag-digest', `-t ${t}: a tag cannot be a digest`, {
+        hint: 'Give -t as repository[:tag][,tag2…].',
+      });
+    }
+    refs.push(orLatest(ref));
+    for (const extra of extraTags) refs.push(withTag(ref, extra));
+  }
+  return refs;
+}
+
+export interface PackCommandOptions extends StoreFlags {
+  dir: string;
+  file?: string;
+  tags: string[];
+  compression: string;
+  layerFormat?: 'tar' | 'raw';
+}
+
+export async function kitPack(ctx: CommandContext, o: PackCommandOptions) {
+  if (!(COMPRESSIONS as readonly string[]).includes(o.compression)) {
+    throw new CairnError(
+      'bad-flag',
+      `--compression ${o.compression} is not one of ${COMPRESSIONS.join(', ')}`,
+    );
+  }
+  const { readKitfile } = await import('../modelkit/kitfile-parse.js');
+  const { pack } = await import('../modelkit/pack.js');
+  const refs = parseTagArgs(o.tags);
+  const contextDir = path.resolve(ctx.cwd, o.dir);
+  const kitfile = await readKitfile(contextDir, o.file, ctx.cwd);
+  const store = await openStore(ctx, o);
+  const result = await pack({
+    contextDir,
+    kitfile,
+    store,
+    refs,
+    compression: o.compression as Compression,
+    layerFormat: o.layerFormat ?? 'tar',
+    env: ctx.env,
+    sink: ctx.sink,
+  });
+  return {
+    digest: result.digest,
+    references: refs.map(displayReference),
+    layers: result.layers,
+    store: store.root,
+  };
+}
+
+export interface ListRow {
+  repo: string;
+  digest: Sha256Digest;
+  tags: string[];
+  modelName: string;
+  /** kit's formatted size (sum of layer sizes) */
+  size: string;
+  author: string;
+  /** bytes */
+  bytes: number;
+}
+
+/** kit's FormatBytes: `%.1f` of the unit, rounded down; plain bytes below 1 KiB. */
+export function formatSize(n: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  if (n < 1024) return `${n} B`;
+  let v = n;
+  let unit = 'B';
+  for (const u of units) {
+    if (v < 1024) break;
+    v /= 1024;
+    unit = u;
+  }
+  return `${(Math.floor(v * 10) / 10).toFixed(1)} ${unit}`;
+}
+
+export async function kitList(
+  ctx: CommandContext,
+  o: StoreFlags & { repo?: string },
+): Promise<ListRow[]> {
+  const store = await openStore(ctx, o);
+  let repo: string | undefined;
+  if (o.repo !== undefined) {
+    const { ref } = parseReference(o.repo);
+    repo = `${ref.registry}/${ref.repository}`;
+  }
+  const rows: ListRow[] = [];
+  for (const item of await listStored(store, repo)) {
+    let name = '';
+    let author = '';
+    let bytes = 0;
+    try {
+      const manifest = await readManifest(store, item.desc);
+      bytes = (manifest.layers ?? []).reduce((s, l) => s + l.size, 0);
+      const { kitfile } = await readModelKit(store, manifest, item.desc.digest);
+      name = kitfile?.package.name ?? '';
+      author = kitfile?.package.authors?.[0] ?? '';
+    } catch (error) {
+      ctx.sink({ type: 'warning', message: `${item.desc.digest}: ${(error as Error).message}` });
+    }
+    const { registry, repository } = splitRepository(item.repository);
+    rows.push({
+      repo: displayRepository(registry, repository),
+      digest: item.desc.digest,
+      tags: item.tags,
+      modelName: name,
+      size: formatSize(bytes),
+      author,
+      bytes,
+    });
+  }
+  return rows;
+}
+
+export function formatList(rows: readonly ListRow[]): string {
+  const none = (s: string) => (s === '' ? '<none>' : s);
+  const table: string[][] = [['REPOSITORY', 'TAG', 'MAINTAINER', 'NAME', 'SIZE', 'DIGEST']];
+  for (const r of rows) {
+    const tags = r.tags.length === 0 ? [''] : r.tags;
+    for (const t of tags)
+      table.push([none(r.repo), none(t), none(r.author), none(r.modelName), r.size, r.digest]);
+  }
+  const widths =
+    table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
+  return table
+    .map((row) =>
+      row
+        .map((c, i) => (i === row.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 2)))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+async function load(ctx: CommandContext, reference: string, o: StoreFlags) {
+  const store = await openStore(ctx, o);
+  const { ref } = parseReference(reference);
+  const resolved = await resolveLocal(store, ref.digest === undefined ? orLatest(ref) : ref);
+  const manifest = await readManifest(store, resolved.desc);
+  const mk = await readModelKit(store, manifest, resolved.desc.digest);
+  return { store, ref, resolved, manifest, ...mk };
+}
+
+export async function kitInfo(
+  ctx: CommandContext,
+  reference: string,
+  o: StoreFlags & { filter?: string },
+) {
+  const { kitfile } = await load(ctx, reference, o);
+  if (kitfile === undefined) throw new CairnError('no-kitfile', `${reference} carries no Kitfile`);
+  const { kitfileToYaml } = await import('../modelkit/kitfile-yaml.js');
+  if (o.filter === undefined)
+    return { json: kitfile as unknown, text: kitfileToYaml(kitfile, true) };
+  const value = selectField(kitfile, o.filter);
+  return { json: value, text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) };
+}
+
+/** `-f .model.path`: a dotted field selection (no `[]`), as kit's info filter. */
+export function selectField(k: Kitfile, filter: string): unknown {
+  let v: unknown = k;
+  for (const part of filter
+    .replace(/^\./, '')
+    .split('.')
+    .filter((s) => s !== '')) {
+    if (typeof v !== 'object' || v === null || !(part in v)) {
+      throw new CairnError('bad-filter', `no field ${filter} in the Kitfile`, {
+        hint: 'Use a dotted path such as .model.path or .package.name.',
+      });
+    }
+    v = (v as Record<string, unknown>)[part];
+  }
+  return v;
+}
+
+export async function kitInspect(ctx: CommandContext, reference: string, o: StoreFlags) {
+  const { resolved, manifest, kitfile } = await load(ctx, reference, o);
+  return {
+    digest: resolved.desc.digest,
+    cliVersion: manifest.annotations?.[ANNOTATION_CLI_VERSION] ?? 'unknown',
+    kitfile: kitfile ?? null,
+    manifest,
+  };
+}
+
+export async function kitTag(ctx: CommandContext, source: string, dest: string, o: StoreFlags) {
+  const store = await openStore(ctx, o);
+  const src = parseReference(source).ref;
+  const { ref, extraTags } = parseReference(dest);
+  const targets = [orLatest(ref), ...extraTags.map((t) => withTag(ref, t))];
+  await using _lock = await store.lock();
+  for (const t of targets)
+    await tagReference(store, src.digest === undefined ? orLatest(src) : src, t);
+  return { source: displayReference(src), tagged: targets.map(displayReference) };
+}
+
+export async function kitRemove(
+  ctx: CommandContext,
+  references: readonly string[],
+  o: StoreFlags & { force: boolean; all: boolean },
+): Promise<Removed> {
+  const store = await openStore(ctx, o);
+  await using _lock = await store.lock();
+  if (o.all) {
+    if (references.length > 0) {
+      throw new CairnError('bad-flag', '--all takes no references');
+    }
+    return await removeAll(store, { force: o.force });
+  }
+  if (references.length === 0) {
+    throw new CairnError('bad-flag', 'name a ModelKit to remove, or use --all', {
+      hint: 'e.g. `cairn rm myorg/model:v1`, `cairn rm sha256:…`, `cairn rm --all`.',
+    });
+  }
+  const total: Removed = { untagged: [], manifests: [], blobs: [] };
+  for (const r of references) {
+    const { ref, extraTags } = parseReference(r);
+    for (const one of [
+      ref.digest === undefined ? orLatest(ref) : ref,
+      ...extraTags.map((t) => withTag(ref, t)),
+    ]) {
+      const res = await removeReference(store, one, { force: o.force });
+      total.untagged.push(...res.untagged);
+      total.manifests.push(...res.manifests);
+      total.blobs.push(...res.blobs);
+    }
+  }
+  return total;
+}
+
+export interface DiffResult {
+  a: { reference: string; digest: Sha256Digest };
+  b: { reference: string; digest: Sha256Digest };
+  configEqual: boolean;
+  annotationsEqual: boolean;
+  sharedLayers: { digest: Sha256Digest; mediaType: string; size: number }[];
+  onlyInA: { digest: Sha256Digest; mediaType: string; size: number }[];
+  onlyInB: { digest: Sha256Digest; mediaType: string; size: number }[];
+}
+
+function stripPrefix(r: string): string {
+  if (r.startsWith('remote://')) {
+    throw new CairnError(
+      'remote-unsupported',
+      `${r}: remote diff needs the registry client, which is not available yet`,
+    );
+  }
+  return r.replace(/^local:\/\//, '');
+}
+
+export async function kitDiff(
+  ctx: CommandContext,
+  refA: string,
+  refB: string,
+  o: StoreFlags,
+): Promise<DiffResult> {
+  const a = await load(ctx, stripPrefix(refA), o);
+  const b = await load(ctx, stripPrefix(refB), o);
+  const layers = (m: ImageManifest) =>
+    (m.layers ?? []).map((l) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size }));
+  const la = layers(a.manifest);
+  const lb = layers(b.manifest);
+  const inB = new Set(lb.map((l) => l.digest));
+  const inA = new Set(la.map((l) => l.digest));
+  const ann = (m: ImageManifest) => JSON.stringify(Object.entries(m.annotations ?? {}).sort());
+  return {
+    a: { reference: formatReference(a.ref), digest: a.resolved.desc.digest },
+    b: { reference: formatReference(b.ref), digest: b.resolved.desc.digest },
+    configEqual: a.manifest.config.digest === b.manifest.config.digest,
+    annotationsEqual: ann(a.manifest) === ann(b.manifest),
+    sharedLayers: la.filter((l) => inB.has(l.digest)),
+    onlyInA: la.filter((l) => !inB.has(l.digest)),
+    onlyInB: lb.filter((l) => !inA.has(l.digest)),
+  };
+}
+
+export function formatDiff(d: DiffResult): string {
+  const lines = [
+    `A: ${d.a.reference} (${d.a.digest})`,
+    `B: ${d.b.reference} (${d.b.digest})`,
+    `Config: ${d.configEqual ? 'identical' : 'different'}`,
+    `Annotations: ${d.annotationsEqual ? 'identical' : 'different'}`,
+    `Shared layers (${d.sharedLayers.length}):`,
+    ...d.sharedLayers.map((l) => `  ${l.digest}  ${l.mediaType}  ${formatSize(l.size)}`),
+    `Only in A (${d.onlyInA.length}):`,
+    ...d.onlyInA.map((l) => `  ${l.digest}  ${l.mediaType}  ${formatSize(l.size)}`),
+    `Only in B (${d.onlyInB.length}):`,
+    ...d.onlyInB.map((l) => `  ${l.digest}  ${l.mediaType}  ${formatSize(l.size)}`),
+  ];
+  return lines.join('\n');
+}
+
+export function formatRemoved(r: Removed): string {
+  const lines = [
+    ...r.untagged.map((u) => `Untagged ${u}`),
+    ...r.manifests.map(
+      (m) =>
+        `Removed ${displayRepository(splitRepository(m.repository).registry, splitRepository(m.repository).repository) || '<untagged>'}@${m.digest}`,
+    ),
+  ];
+  if (r.blobs.length > 0) lines.push(`Deleted ${r.blobs.length} unused blob(s).`);
+  return lines.length === 0 ? 'Nothing removed.' : lines.join('\n');
+}

@@ -1,0 +1,3 @@
+module cairn.test/golden
+
+go 1.19
