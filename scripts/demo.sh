@@ -22,4 +22,19 @@ step "$cairn" status
 step "$cairn" checkout --force data
 step "$cairn" status
 step "$cairn" gc
+
+# The pipeline: examples/quickstart (Iris, softmax regression, ONNX export) in its own repo.
+project="$(dirname "$(dirname "$cairn")")"
+cp -r "$project/examples/quickstart" "$work/quickstart"
+ln -s "$project/node_modules" "$work/quickstart/node_modules"
+cd "$work/quickstart"
+git init -q && git config user.email demo@cairn.invalid && git config user.name demo
+step "$cairn" init
+step "$cairn" dag
+step "$cairn" repro
+step cat eval/metrics.json
+step "$cairn" repro
+sed -i 's/epochs: 200/epochs: 300/' params.yaml
+step "$cairn" status
+step "$cairn" repro
 printf '\nThe demo repository was %s (removed on exit).\n' "$work"

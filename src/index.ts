@@ -9,9 +9,29 @@ export { pythonJsonDumps } from './core/python-json.js';
 export { Workspace } from './data/workspace.js';
 export { hashOutput, type OutputInfo } from './data/tree.js';
 export { buildManifest, parseManifest, sortEntries, type ManifestEntry } from './data/manifest.js';
-export { parseDvcFile, serializeDvcFile, readDvcFile, type DvcFile, type DvcOut } from './data/dvcfile.js';
+export {
+  parseDvcFile,
+  serializeDvcFile,
+  readDvcFile,
+  type DvcFile,
+  type DvcOut,
+} from './data/dvcfile.js';
 export { init, type InitOptions } from './commands/init.js';
 export { add, status, checkout, commit, unprotect } from './commands/data.js';
 export { gc, fsck } from './commands/gc.js';
 export { configGet, configList, configSet } from './commands/config.js';
 export type { CommandContext } from './commands/context.js';
+export { repro, dag, type ReproOptions } from './commands/pipeline.js';
+export type { ReproEvent, ReproSink, StageFailure } from './pipeline/events.js';
+export type { ReproResult, StageResult } from './pipeline/executor.js';
+export type { PipelineStatusReport, StatusItem } from './pipeline/status.js';
+export { parsePipeline, readPipeline, type Pipeline } from './pipeline/parse.js';
+export type { Stage, StageDep, StageOut, StageParams } from './pipeline/stage.js';
+export {
+  parseLockFile,
+  serializeLockFile,
+  type LockEntry,
+  type LockFile,
+  type LockItem,
+} from './pipeline/lockfile.js';
+export { runCacheKey, runCacheValue } from './pipeline/run-cache.js';

@@ -1,23 +1,7 @@
 /** Text renderings of command results (the JSON renderings are the results themselves). */
 import type { CheckoutSummary } from '../data/checkout.js';
-import type { StatusReport } from '../data/status.js';
 import type { FsckResult, GcResult } from '../data/gc.js';
 import { formatBytes } from './progress.js';
-
-export function formatStatus(report: StatusReport): string {
-  const files = Object.keys(report);
-  if (files.length === 0) return 'Data and pipelines are up to date.';
-  const lines: string[] = [];
-  for (const file of files) {
-    lines.push(`${file}:`);
-    for (const group of report[file] ?? []) {
-      lines.push('\tchanged outs:');
-      for (const [p, s] of Object.entries(group['changed outs']))
-        lines.push(`\t\t${`${s}:`.padEnd(20)}${p}`);
-    }
-  }
-  return lines.join('\n');
-}
 
 export function formatCheckout(s: CheckoutSummary): string {
   const lines = [

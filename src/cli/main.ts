@@ -2,7 +2,8 @@
  * The `cairn` command line: declares commands and flags, lazily imports the command
  * functions, renders their results, and is the only place that sets exit codes.
  */
-import { Command, Option } from 'commander';
+import os from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createRenderer } from './progress.js';
 import { renderError } from './errors.js';
 import type { CommandContext } from '../commands/context.js';
@@ -147,13 +148,13 @@ program
 
 program
   .command('status [targets...]')
-  .description('show tracked data that changed in the workspace or is missing from the cache')
+  .description('show pipeline stages and tracked data that changed, or are missing from the cache')
   .action(
     action(async (ctx, targets: string[]) => {
       const { status } = await import('../commands/data.js');
-      const { formatStatus } = await import('./format.js');
+      const { formatStatusReport } = await import('../pipeline/render.js');
       const report = await status(ctx, targets);
-      return { json: report, text: formatStatus(report) };
+      return { json: report, text: formatStatusReport(report) };
     }),
   );
 
@@ -248,6 +249,312 @@ program
         text:
           changed.length === 0 ? 'Nothing to unprotect.' : `Unprotected ${changed.length} file(s).`,
       };
+    }),
+  );
+
+// ModelKits (src/modelkit, src/oci)
+const kitopsOption = (): Option =>
+  new Option('--kitops', "use kit's local store ($KITOPS_HOME/storage) instead of Cairn's");
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+program
+  .command('pack [dir]')
+  .description('pack a directory and its Kitfile into a ModelKit in the local store')
+  .option('-f, --file <kitfile>', 'the Kitfile (default: Kitfile, kitfile or .kitfile in dir)')
+  .option('-t, --tag <ref>', 'tag as ref[,tag2…] (repeatable)', collect, [])
+  .addOption(
+    new Option('--compression <kind>', 'layer compression')
+      .choices(['none', 'gzip', 'gzip-fastest', 'zstd'])
+      .default('none'),
+  )
+  .addOption(
+    new Option('--layer-format <format>', 'tar layers, or raw (one file per layer)')
+      .choices(['tar', 'raw'])
+      .default('tar'),
+  )
+  .addOption(kitopsOption())
+  .action(
+    action(
+      async (
+        ctx,
+        dir: string | undefined,
+        opts: {
+          file?: string;
+          tag: string[];
+          compression: string;
+          layerFormat: string;
+          kitops?: boolean;
+        },
+      ) => {
+        const { kitPack } = await import('../commands/kit.js');
+        const result = await kitPack(ctx, {
+          dir: dir ?? '.',
+          ...(opts.file === undefined ? {} : { file: opts.file }),
+          tags: opts.tag,
+          compression: opts.compression,
+          layerFormat: opts.layerFormat === 'raw' ? 'raw' : 'tar',
+          kitops: opts.kitops === true,
+        });
+        const tagged = result.references.length > 0 ? ` as ${result.references.join(', ')}` : '';
+        return { json: result, text: `Model saved: ${result.digest}${tagged}` };
+      },
+    ),
+  );
+
+program
+  .command('unpack <ref>')
+  .description('extract a ModelKit from the local store into a directory')
+  .option('-d, --dir <dir>', 'where to unpack', '.')
+  .option('-o, --overwrite', 'replace existing files')
+  .option('-i, --ignore-existing', 'keep existing files and skip those entries')
+  .option(
+    '--filter <types[:ids]>',
+    'what to unpack, e.g. model or datasets:train (repeatable)',
+    collect,
+    [],
+  )
+  .addOption(kitopsOption())
+  .action(
+    action(
+      async (
+        ctx,
+        ref: string,
+        opts: {
+          dir: string;
+          overwrite?: boolean;
+          ignoreExisting?: boolean;
+          filter: string[];
+          kitops?: boolean;
+        },
+      ) => {
+        const { kitUnpack, formatUnpack } = await import('../commands/kit-unpack.js');
+        const result = await kitUnpack(ctx, ref, {
+          dir: opts.dir,
+          overwrite: opts.overwrite === true,
+          ignoreExisting: opts.ignoreExisting === true,
+          filters: opts.filter,
+          kitops: opts.kitops === true,
+        });
+        return { json: result, text: formatUnpack(result) };
+      },
+    ),
+  );
+
+program
+  .command('list [repository]')
+  .description('list the ModelKits in the local store')
+  .addOption(kitopsOption())
+  .action(
+    action(async (ctx, repository: string | undefined, opts: { kitops?: boolean }) => {
+      const { kitList, formatList } = await import('../commands/kit.js');
+      const rows = await kitList(ctx, {
+        ...(repository === undefined ? {} : { repo: repository }),
+        kitops: opts.kitops === true,
+      });
+      return {
+        json: rows.map(({ bytes: _b, ...r }) => r),
+        text: formatList(rows),
+      };
+    }),
+  );
+
+program
+  .command('info <ref>')
+  .description("print a ModelKit's Kitfile (config) as YAML")
+  .option('-f, --filter <field>', 'a dotted field such as .model.path')
+  .addOption(kitopsOption())
+  .action(
+    action(async (ctx, ref: string, opts: { filter?: string; kitops?: boolean }) => {
+      const { kitInfo } = await import('../commands/kit.js');
+      return kitInfo(ctx, ref, {
+        ...(opts.filter === undefined ? {} : { filter: opts.filter }),
+        kitops: opts.kitops === true,
+      });
+    }),
+  );
+
+program
+  .command('inspect <ref>')
+  .description("print a ModelKit's digest, manifest and Kitfile as JSON")
+  .addOption(kitopsOption())
+  .action(
+    action(async (ctx, ref: string, opts: { kitops?: boolean }) => {
+      const { kitInspect } = await import('../commands/kit.js');
+      const result = await kitInspect(ctx, ref, { kitops: opts.kitops === true });
+      return { json: result, text: JSON.stringify(result, null, 2) };
+    }),
+  );
+
+program
+  .command('tag <source> <target>')
+  .description('tag a stored ModelKit with another reference')
+  .addOption(kitopsOption())
+  .action(
+    action(async (ctx, source: string, target: string, opts: { kitops?: boolean }) => {
+      const { kitTag } = await import('../commands/kit.js');
+      const result = await kitTag(ctx, source, target, { kitops: opts.kitops === true });
+      return { json: result, text: result.tagged.map((t) => `Tagged ${t}`).join('\n') };
+    }),
+  );
+
+program
+  .command('rm [refs...]')
+  .alias('remove')
+  .description('remove ModelKits from the local store (by tag or digest) and unused blobs')
+  .option('-f, --force', 'remove the ModelKit even if other tags point to it')
+  .option('-a, --all', 'remove untagged ModelKits (with --force: everything)')
+  .addOption(kitopsOption())
+  .action(
+    action(
+      async (ctx, refs: string[], opts: { force?: boolean; all?: boolean; kitops?: boolean }) => {
+        const { kitRemove, formatRemoved } = await import('../commands/kit.js');
+        const result = await kitRemove(ctx, refs, {
+          force: opts.force === true,
+          all: opts.all === true,
+          kitops: opts.kitops === true,
+        });
+        return { json: result, text: formatRemoved(result) };
+      },
+    ),
+  );
+
+program
+  .command('diff <a> <b>')
+  .description('compare two ModelKits: config, annotations, shared and unique layers')
+  .addOption(kitopsOption())
+  .action(
+    action(async (ctx, a: string, b: string, opts: { kitops?: boolean }) => {
+      const { kitDiff, formatDiff } = await import('../commands/kit.js');
+      const result = await kitDiff(ctx, a, b, { kitops: opts.kitops === true });
+      return { json: result, text: formatDiff(result) };
+    }),
+  );
+
+const kit = program.command('kit').description('ModelKit helpers');
+kit
+  .command('init [dir]')
+  .description('generate a Kitfile for a directory (kit heuristics plus Cairn pipeline data)')
+  .option('--name <name>', 'package name (default: the directory name)')
+  .option('--desc <text>', 'package description')
+  .option('--author <name>', 'package author')
+  .option('--force', 'overwrite an existing Kitfile')
+  .action(
+    action(
+      async (
+        ctx,
+        dir: string | undefined,
+        opts: { name?: string; desc?: string; author?: string; force?: boolean },
+      ) => {
+        const { kitInit } = await import('../commands/kit-init.js');
+        const result = await kitInit(ctx, {
+          dir: dir ?? '.',
+          ...(opts.name === undefined ? {} : { name: opts.name }),
+          ...(opts.desc === undefined ? {} : { description: opts.desc }),
+          ...(opts.author === undefined ? {} : { author: opts.author }),
+          force: opts.force === true,
+        });
+        return { json: result, text: `Wrote ${result.file}` };
+      },
+    ),
+  );
+
+// Pipelines (src/pipeline)
+program
+  .command('repro [targets...]')
+  .description('reproduce pipeline stages whose dependencies changed (dvc.yaml, dvc.lock)')
+  .option('-f, --force', 'run every stage in the plan, even unchanged ones')
+  .option('-s, --single-item', 'only the targets, without their upstream stages')
+  .option('--downstream', 'the targets and the stages that depend on them')
+  .option('--force-downstream', 'a stage that runs forces its dependents to run')
+  .option('-p, --pipeline', 'the whole pipeline each target belongs to')
+  .option('-P, --all-pipelines', 'every stage of every pipeline')
+  .option('-k, --keep-going', 'after a failure, continue with stages that do not depend on it')
+  .option('--dry', 'only print the commands that would run')
+  .option('--allow-missing', 'ignore missing outputs and data that is not in the cache')
+  .option('--no-commit', 'do not store outputs in the cache')
+  .option('--no-run-cache', 'neither restore from nor save to the run-cache')
+  .option('-j, --jobs <n>', 'stages run at once (default: cores)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number ≥ 1');
+    return n;
+  })
+  .action(
+    async (
+      targets: string[],
+      opts: {
+        force?: boolean;
+        singleItem?: boolean;
+        downstream?: boolean;
+        forceDownstream?: boolean;
+        pipeline?: boolean;
+        allPipelines?: boolean;
+        keepGoing?: boolean;
+        dry?: boolean;
+        allowMissing?: boolean;
+        commit: boolean;
+        runCache: boolean;
+        jobs?: number;
+      },
+      command: Command,
+    ) => {
+      const flags = command.optsWithGlobals<GlobalFlags>();
+      const { ctx, done } = context(flags);
+      const json = flags.json === true;
+      const { renderEvent, formatSummary } = await import('../pipeline/render.js');
+      const target = {
+        out: (line: string) => process.stdout.write(`${line}\n`),
+        err: (line: string) => process.stderr.write(`${line}\n`),
+        // Stage output is prefixed on a terminal, and in pipes whenever stages may interleave.
+        prefix: process.stdout.isTTY || (opts.jobs ?? os.availableParallelism()) > 1,
+        quiet: flags.quiet === true,
+      };
+      try {
+        const { repro } = await import('../commands/pipeline.js');
+        const result = await repro(
+          ctx,
+          targets,
+          {
+            force: opts.force === true,
+            single: opts.singleItem === true,
+            downstream: opts.downstream === true,
+            forceDownstream: opts.forceDownstream === true,
+            pipeline: opts.pipeline === true,
+            allPipelines: opts.allPipelines === true,
+            keepGoing: opts.keepGoing === true,
+            dry: opts.dry === true,
+            allowMissing: opts.allowMissing === true,
+            noCommit: !opts.commit,
+            noRunCache: !opts.runCache,
+            ...(opts.jobs === undefined ? {} : { jobs: opts.jobs }),
+          },
+          (event) => {
+            if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
+            else renderEvent(event, target);
+          },
+        );
+        done();
+        if (json) process.stdout.write(`${JSON.stringify({ type: 'summary', ...result })}\n`);
+        else if (flags.quiet !== true) process.stdout.write(`${formatSummary(result)}\n`);
+        process.exitCode = result.failed ? 1 : 0;
+      } catch (error) {
+        done();
+        process.exitCode = renderError(error, process.stderr, json);
+      }
+    },
+  );
+
+program
+  .command('dag [target]')
+  .description('show the stages of the pipeline and how they depend on each other')
+  .addOption(new Option('--dot', 'Graphviz dot').conflicts(['mermaid']))
+  .option('--mermaid', 'a Mermaid flowchart')
+  .action(
+    action(async (ctx, target: string | undefined, opts: { dot?: boolean; mermaid?: boolean }) => {
+      const { dag } = await import('../commands/pipeline.js');
+      const { renderDag } = await import('../pipeline/dag.js');
+      const view = await dag(ctx, target);
+      const format = opts.dot === true ? 'dot' : opts.mermaid === true ? 'mermaid' : 'text';
+      return { json: view, text: renderDag(view, format) };
     }),
   );
 

@@ -12,6 +12,7 @@ import { outPath } from '../data/dvcfile.js';
 import { unprotectFile } from '../data/link.js';
 import { dataStatus, type StatusReport } from '../data/status.js';
 import { Workspace } from '../data/workspace.js';
+import type { PipelineStatusReport } from '../pipeline/status.js';
 import type { CommandContext } from './context.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,8 +41,18 @@ export function add(ctx: CommandContext, targets: readonly string[]): Promise<Ad
   );
 }
 
-export function status(ctx: CommandContext, targets: readonly string[]): Promise<StatusReport> {
-  return withWorkspace(ctx, undefined, (ws) => dataStatus(ws, ctx.cwd, targets));
+/** Pipeline stages (src/pipeline/status.ts) then .dvc files; targets may name either. */
+export function status(
+  ctx: CommandContext,
+  targets: readonly string[],
+): Promise<PipelineStatusReport> {
+  return withWorkspace(ctx, undefined, async (ws) => {
+    const { pipelineStatus } = await import('../pipeline/status.js');
+    const { report, rest } = await pipelineStatus(ws, ctx.cwd, targets);
+    if (targets.length > 0 && rest.length === 0) return report;
+    const data: StatusReport = await dataStatus(ws, ctx.cwd, rest);
+    return { ...report, ...data };
+  });
 }
 
 export function checkout(
