@@ -6,7 +6,8 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
+import { isMap, newLineCounter, parseDocument, yamlLib } from './yaml-lib.js';
 import { CairnError, ManifestError, errnoCode } from './errors.js';
 import { writeFileAtomic } from './fs.js';
 
@@ -151,7 +152,7 @@ export async function loadConfig(
   const levels: ConfigLevel[] = cairnDir === undefined ? ['global'] : ['global', 'repo', 'local'];
   for (const level of levels) {
     const file = configPath(level, cairnDir, env);
-    const doc = await readConfigDocument(file);
+    const doc = await readConfigDocument(file, { skipEmpty: true });
     if (doc === undefined) continue;
     for (const [key, raw, pos] of flatten(doc.doc, doc.lines)) {
       applyKey(config, key, raw, path.dirname(file), (message) => {
@@ -212,7 +213,13 @@ interface ConfigDocument {
   lines: LineCounter;
 }
 
-async function readConfigDocument(file: string): Promise<ConfigDocument | undefined> {
+/** Only comments and blank lines: the file `cairn init` writes, read without a YAML parser. */
+const NOTHING_SET = /^(?:[ \t]*(?:#[^\n]*)?(?:\r?\n|$))*$/;
+
+async function readConfigDocument(
+  file: string,
+  options: { skipEmpty: boolean } = { skipEmpty: false },
+): Promise<ConfigDocument | undefined> {
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
@@ -220,7 +227,8 @@ async function readConfigDocument(file: string): Promise<ConfigDocument | undefi
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
-  const lines = new LineCounter();
+  if (options.skipEmpty && NOTHING_SET.test(text)) return undefined;
+  const lines = newLineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   const first = doc.errors[0];
   if (first !== undefined) {
@@ -288,7 +296,7 @@ export async function setConfigValue(
     }
   }
   const existing = await readConfigDocument(file);
-  const doc = existing?.doc ?? parseDocument('{}');
+  const doc = existing?.doc ?? yamlLib().parseDocument('{}');
   const [section = '', name = ''] = key.split('.');
   if (raw === undefined) {
     doc.deleteIn([section, name]);

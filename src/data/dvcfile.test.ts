@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManifestError } from '../core/errors.js';
-import { parseDvcFile, serializeDvcFile } from './dvcfile.js';
+import { _parseCanonical, _parseWithPositions, parseDvcFile, serializeDvcFile } from './dvcfile.js';
 
 describe('.dvc files', () => {
   // Byte layout of `dvc add` output in DVC 3.x, as in iterative/example-get-started's data/data.xml.dvc.
@@ -56,5 +56,34 @@ describe('.dvc files', () => {
     ['outs: [\n', /:\d+:\d+: /],
   ])('rejects %j', (text, message) => {
     expect(() => parseDvcFile('/r/a.dvc', text)).toThrow(message);
+  });
+
+  it('reads the canonical shape without a YAML parser, to the same result', () => {
+    const texts = [
+      fileDvc,
+      dirDvc,
+      'outs:\n- md5: 22a1a2931c8370d3aeedd7183606fd7f\n  size: 3\n  isexec: true\n  hash: md5\n  path: bin/run.sh\n',
+      `${fileDvc}- md5: 1aca2c799df82929bbdd976557975546.dir\n  size: 18\n  nfiles: 4\n  hash: md5\n  path: data_2\n`,
+    ];
+    for (const text of texts) {
+      const fast = _parseCanonical('/r/a.dvc', text);
+      expect(fast).toBeDefined();
+      expect(fast).toEqual(_parseWithPositions('/r/a.dvc', text));
+    }
+  });
+
+  it.each([
+    [
+      'a path YAML would read as a boolean',
+      'outs:\n- md5: 22a1a2931c8370d3aeedd7183606fd7f\n  size: 3\n  hash: md5\n  path: true\n',
+    ],
+    [
+      'a path starting with a digit',
+      'outs:\n- md5: 22a1a2931c8370d3aeedd7183606fd7f\n  size: 3\n  hash: md5\n  path: 1e3\n',
+    ],
+    ['a legacy entry', 'outs:\n- md5: 22a1a2931c8370d3aeedd7183606fd7f\n  size: 3\n  path: a\n'],
+    ['a malformed md5', 'outs:\n- md5: 22a1a293\n  size: 3\n  hash: md5\n  path: a\n'],
+  ])('leaves %s to the full parser', (_name, text) => {
+    expect(_parseCanonical('/r/a.dvc', text)).toBeUndefined();
   });
 });

@@ -4,7 +4,8 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { LineCounter, Node } from 'yaml';
+import { isMap, isScalar, isSeq, newLineCounter, parseDocument } from '../core/yaml-lib.js';
 import { parseMd5, type Md5Hex } from '../core/digest.js';
 import { ManifestError, errnoCode } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs.js';
@@ -56,7 +57,47 @@ export async function readDvcFile(file: string): Promise<DvcFile> {
 }
 
 export function parseDvcFile(file: string, text: string): DvcFile {
-  const lines = new LineCounter();
+  return _parseCanonical(file, text) ?? _parseWithPositions(file, text);
+}
+
+/** One output exactly as `dvc add` writes it, with a path no YAML resolver would retype. */
+const CANONICAL_OUT =
+  /^- md5: ([0-9a-f]{32}(?:\.dir)?)\n  size: (\d+)\n(?:  nfiles: (\d+)\n)?(  isexec: true\n)?  hash: md5\n  path: ([A-Za-z_][\w./-]*)\n/;
+const RETYPED = /^(?:true|false|null)$/i;
+
+/**
+ * The files DVC and Cairn write have one shape; reading them without a YAML parser keeps
+ * `cairn status` from loading one. Anything else goes through {@link _parseWithPositions}.
+ */
+export function _parseCanonical(file: string, text: string): DvcFile | undefined {
+  if (!text.startsWith('outs:\n')) return undefined;
+  const outs: DvcOut[] = [];
+  let rest = text.slice('outs:\n'.length);
+  let line = 2;
+  while (rest !== '') {
+    const m = CANONICAL_OUT.exec(rest);
+    if (m === null) return undefined;
+    const [whole, md5, size, nfiles, isexec, outPathText] = m;
+    if (outPathText === undefined || RETYPED.test(outPathText)) return undefined;
+    outs.push({
+      path: outPathText,
+      md5: parseMd5(md5 ?? ''),
+      size: Number(size),
+      nfiles: nfiles === undefined ? undefined : Number(nfiles),
+      isexec: isexec !== undefined,
+      hash: 'md5',
+      cache: true,
+      extra: [],
+      line,
+    });
+    line += whole.split('\n').length - 1;
+    rest = rest.slice(whole.length);
+  }
+  return outs.length === 0 ? undefined : { file, outs, wdir: '.', extra: [] };
+}
+
+export function _parseWithPositions(file: string, text: string): DvcFile {
+  const lines = newLineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const fail = (node: Node | null | undefined, message: string, hint?: string): never => {
     const pos = lines.linePos(node?.range?.[0] ?? 0);

@@ -12,7 +12,7 @@ import {
   parseDocument,
   type Node,
   yamlMessage,
-} from './yaml-lib.js';
+} from '../core/yaml-lib.js';
 import { ManifestError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs.js';
 import { compareCodePoints } from '../core/python-json.js';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseTomlText } from 'smol-toml';
-import { newLineCounter, parseDocument, yamlMessage } from './yaml-lib.js';
+import { newLineCounter, parseDocument, yamlMessage } from '../core/yaml-lib.js';
 import { CairnError, ManifestError } from '../core/errors.js';
 import { stampOf } from './memo.js';
 import { isValueMap, nodeToValue, plainToValue, type Value, type ValueMap } from './values.js';

@@ -14,7 +14,7 @@ import {
   parseDocument,
   type Node,
   yamlMessage,
-} from './yaml-lib.js';
+} from '../core/yaml-lib.js';
 import { ManifestError } from '../core/errors.js';
 import { toPosix } from '../core/fs.js';
 import { YamlFloat } from '../core/ruamel-yaml.js';

@@ -3,7 +3,7 @@
  * which floats stay floats (`1.0` is a {@link YamlFloat}), as Python would keep them, so that
  * dvc.lock and run-cache keys print them as DVC does.
  */
-import { isMap, isScalar, isSeq, type Node } from './yaml-lib.js';
+import { isMap, isScalar, isSeq, type Node } from '../core/yaml-lib.js';
 import { YamlFloat, type YamlValue } from '../core/ruamel-yaml.js';
 import { PyFloat, pythonFloatRepr, type PyJson } from '../core/python-json.js';
 
