@@ -61,8 +61,16 @@ export function parseDvcFile(file: string, text: string): DvcFile {
 }
 
 /** One output exactly as `dvc add` writes it, with a path no YAML resolver would retype. */
-const CANONICAL_OUT =
-  /^- md5: ([0-9a-f]{32}(?:\.dir)?)\n  size: (\d+)\n(?:  nfiles: (\d+)\n)?(  isexec: true\n)?  hash: md5\n  path: ([A-Za-z_][\w./-]*)\n/;
+const CANONICAL_OUT = new RegExp(
+  [
+    '^- md5: ([0-9a-f]{32}(?:\\.dir)?)\n',
+    '  size: (\\d+)\n',
+    '(?:  nfiles: (\\d+)\n)?',
+    '(  isexec: true\n)?',
+    '  hash: md5\n',
+    '  path: ([A-Za-z_][\\w./-]*)\n',
+  ].join(''),
+);
 const RETYPED = /^(?:true|false|null)$/i;
 
 /**
