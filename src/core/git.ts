@@ -1,5 +1,7 @@
 /** The few git plumbing calls Cairn needs: list revisions and read files at a revision. */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { CairnError } from './errors.js';
 
@@ -100,4 +102,46 @@ export async function readBlobs(
     pos += size + 1;
   }
   return result;
+}
+
+const metaListings = new Map<string, string[] | undefined>();
+
+/**
+ * Absolute paths of the `.dvc` and `dvc.yaml` files git tracks or would add in `root`, from
+ * one `git ls-files` per process (git skips ignored data folders, which a walk would not).
+ * Undefined when `root` is not a git work tree.
+ */
+export function gitMetaFiles(root: string): string[] | undefined {
+  if (metaListings.has(root)) return metaListings.get(root);
+  let listing: string[] | undefined;
+  try {
+    const out = execFileSync(
+      'git',
+      [
+        'ls-files',
+        '-z',
+        '--cached',
+        '--others',
+        '--exclude-standard',
+        '--',
+        '*.dvc',
+        'dvc.yaml',
+        '*/dvc.yaml',
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    listing = [...new Set(out.split('\0').filter((f) => f !== ''))]
+      .map((f) => path.join(root, f))
+      .filter((f) => fs.existsSync(f))
+      .sort();
+  } catch {
+    listing = undefined;
+  }
+  metaListings.set(root, listing);
+  return listing;
 }

@@ -66,7 +66,7 @@ export async function collectUsed(
   warnings: string[],
 ): Promise<{ used: Set<string>; revisions: number }> {
   const roots = new Set<string>();
-  for (const file of await ws.dvcFiles())
+  for (const file of ws.dvcFiles())
     referencedIn(file, await fsp.readFile(file, 'utf8'), roots, warnings);
   for (const lock of [path.join(ws.repoRoot, 'dvc.lock')]) {
     if (fs.existsSync(lock)) referencedIn(lock, await fsp.readFile(lock, 'utf8'), roots, warnings);

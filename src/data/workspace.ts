@@ -2,13 +2,12 @@
  * The data side of a repository: its cache, stat index and worker pool, and the `.dvc` files
  * that say what is tracked. Commands open one, use it, and close it.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { CairnError } from '../core/errors.js';
 import { ignoreEvents, type EventSink } from '../core/events.js';
 import { isInside, toPosix } from '../core/fs.js';
+import { gitMetaFiles } from '../core/git.js';
 import { acquireLock, type HeldLock } from '../core/lock.js';
 import { repoLockPath, type Repo } from '../core/repo.js';
 import { cacheLayout, type CacheLayout } from './cache.js';
@@ -16,8 +15,6 @@ import { DVC_SUFFIX, readDvcFile, type DvcFile } from './dvcfile.js';
 import { StatIndex } from './index.js';
 import { WorkerPool } from './pool.js';
 import type { HashContext } from './tree.js';
-
-const execFileP = promisify(execFile);
 
 export class Workspace implements HashContext {
   readonly repo: Repo;
@@ -88,27 +85,17 @@ export class Workspace implements HashContext {
   }
 
   /** Every .dvc file in the workspace, found through git when possible (it skips ignored data). */
-  async dvcFiles(): Promise<string[]> {
+  dvcFiles(): string[] {
     if (!this.repo.config.core.no_scm && fs.existsSync(path.join(this.repoRoot, '.git'))) {
-      try {
-        const { stdout } = await execFileP(
-          'git',
-          ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '*.dvc'],
-          { cwd: this.repoRoot, maxBuffer: 256 * 1024 * 1024 },
-        );
-        return [...new Set(stdout.split('\0').filter((f) => f.endsWith(DVC_SUFFIX)))]
-          .map((f) => path.join(this.repoRoot, f))
-          .filter((f) => fs.existsSync(f))
-          .sort();
-      } catch {
-        // not a git work tree after all: fall back to walking
-      }
+      const listed = gitMetaFiles(this.repoRoot);
+      // undefined: not a git work tree after all, so walk
+      if (listed !== undefined) return listed.filter((f) => f.endsWith(DVC_SUFFIX));
     }
     return walkForDvcFiles(this.repoRoot);
   }
 
   async readAll(): Promise<DvcFile[]> {
-    return Promise.all((await this.dvcFiles()).map((f) => readDvcFile(f)));
+    return Promise.all(this.dvcFiles().map((f) => readDvcFile(f)));
   }
 }
 

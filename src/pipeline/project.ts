@@ -2,11 +2,11 @@
  * Every dvc.yaml of a repository, parsed and joined into one graph, and the lookup of the
  * targets users name (`train`, a foreach group, `sub/dvc.yaml:train`, `sub/dvc.yaml`).
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import { toPosix } from '../core/fs.js';
+import { gitMetaFiles } from '../core/git.js';
 import { buildGraph, type Graph } from './graph.js';
 import { recall, remember, stampOf } from './memo.js';
 import { readPipeline, type Pipeline } from './parse.js';
@@ -47,32 +47,7 @@ export function findDvcYamls(root: string): string[] {
 
 /** dvc.yaml files git knows or would add (ignored data folders are not walked). */
 function gitListed(root: string): string[] | undefined {
-  try {
-    const out = execFileSync(
-      'git',
-      [
-        'ls-files',
-        '-z',
-        '--cached',
-        '--others',
-        '--exclude-standard',
-        '--',
-        DVC_YAML,
-        `*/${DVC_YAML}`,
-      ],
-      {
-        cwd: root,
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-        stdio: ['ignore', 'pipe', 'ignore'],
-      },
-    );
-    return [...new Set(out.split('\0').filter((f) => f !== ''))]
-      .map((f) => path.join(root, f))
-      .filter((f) => fs.existsSync(f));
-  } catch {
-    return undefined;
-  }
+  return gitMetaFiles(root)?.filter((f) => path.basename(f) === DVC_YAML);
 }
 
 export function loadProject(root: string): Project {
