@@ -5,7 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { constants } from 'node:fs';
 import fsp from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError, errnoCode } from '../core/errors.js';
 import {
   commitTempSync,
@@ -160,51 +162,35 @@ async function hashLargeOnce(
     throw fileAccessError(file, error);
   }
   let tmp: string | undefined;
-  let out: fsp.FileHandle | undefined;
   try {
     const before = statOf(await src.stat());
-    const hash = createHash('md5');
-    if (cache !== undefined) {
+    let md5: string;
+    let position: number;
+    if (cache === undefined) {
+      ({ md5, position } = await hashStream(src, () => true, onBytes));
+    } else {
+      // The kernel copies the file into the cache (copy_file_range: far cheaper than
+      // write() from our buffers), and we hash the copy as it grows: the digest is of the
+      // bytes stored, and the pass costs about one MD5 of the file.
       ensureDirSync(tempDir(cache));
       tmp = tempObjectPath(cache);
-      out = await fsp.open(tmp, 'wx', cache.fileMode);
-    }
-    const buffers = [
-      Buffer.allocUnsafe(CHUNK),
-      Buffer.allocUnsafe(CHUNK),
-      Buffer.allocUnsafe(CHUNK),
-    ] as const;
-    const buffer = (n: number): (typeof buffers)[0] => buffers[n % 3] ?? buffers[0];
-    let position = 0;
-    let turn = 0;
-    let pendingRead = src.read(buffers[0], 0, CHUNK, 0);
-    let pendingWrite: Promise<unknown> = Promise.resolve();
-    for (;;) {
-      const { bytesRead } = await pendingRead;
-      if (bytesRead === 0) break;
-      const current = buffer(turn).subarray(0, bytesRead);
-      position += bytesRead;
-      turn += 1;
-      // The buffer for the next read is free: its write (two turns ago) has been awaited.
-      pendingRead = src.read(buffer(turn), 0, CHUNK, position);
-      hash.update(current);
-      onBytes?.(position);
-      if (out !== undefined) {
-        await pendingWrite;
-        const handle = out;
-        pendingWrite = writeAll(handle, current);
+      let copied = false;
+      const copying = fsp.copyFile(file, tmp, constants.COPYFILE_EXCL).finally(() => {
+        copied = true;
+      });
+      const copy = await openWhenCreated(tmp, copying);
+      try {
+        ({ md5, position } = await hashStream(copy, () => copied, onBytes));
+      } finally {
+        await copy.close();
       }
+      await copying;
+      await fsp.chmod(tmp, cache.fileMode);
     }
-    await pendingWrite;
     const after = statOf(await src.stat());
-    if (position !== before.size || !sameStat(before, after)) {
-      return undefined;
-    }
-    const md5 = hash.digest('hex');
+    if (position !== before.size || !sameStat(before, after)) return undefined;
     let stored = false;
-    if (out !== undefined && tmp !== undefined && cache !== undefined) {
-      await out.close();
-      out = undefined;
+    if (cache !== undefined && tmp !== undefined) {
       if (hasObjectSync(cache, md5)) {
         await fsp.rm(tmp, { force: true });
       } else {
@@ -219,17 +205,60 @@ async function hashLargeOnce(
     throw fileAccessError(file, error);
   } finally {
     await src.close();
-    if (out !== undefined) await out.close();
     if (tmp !== undefined) await fsp.rm(tmp, { force: true });
   }
 }
 
-async function writeAll(handle: fsp.FileHandle, bytes: Buffer): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, off, bytes.length - off);
-    off += bytesWritten;
+/** Opens the copy's temp file once copyFile has created it (or fails as the copy did). */
+async function openWhenCreated(tmp: string, copying: Promise<void>): Promise<fsp.FileHandle> {
+  for (;;) {
+    try {
+      return await fsp.open(tmp, 'r');
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    }
+    const done = await Promise.race([copying.then(() => true), sleep(1).then(() => false)]);
+    if (done) return fsp.open(tmp, 'r');
   }
+}
+
+/**
+ * MD5 of a file read in large chunks, the next read in flight while this one is hashed. When
+ * the file is still being written (`complete()` false), reaching its current end waits for
+ * more instead of finishing.
+ */
+async function hashStream(
+  handle: fsp.FileHandle,
+  complete: () => boolean,
+  onBytes: ((bytes: number) => void) | undefined,
+): Promise<{ md5: string; position: number }> {
+  const hash = createHash('md5');
+  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const;
+  let position = 0;
+  let turn = 0;
+  // Whether the writer had finished when a read was issued: only then is an empty read the end.
+  const issue = (): { finished: boolean; read: Promise<fsp.FileReadResult<Buffer>> } => {
+    const finished = complete();
+    const buffer = turn % 2 === 0 ? buffers[0] : buffers[1];
+    return { finished, read: handle.read(buffer, 0, CHUNK, position) };
+  };
+  let pending = issue();
+  for (;;) {
+    const { bytesRead, buffer } = await pending.read;
+    if (bytesRead === 0) {
+      if (pending.finished) break;
+      await sleep(1);
+      pending = issue();
+      continue;
+    }
+    const current = buffer.subarray(0, bytesRead);
+    position += bytesRead;
+    turn += 1;
+    pending = issue();
+    hash.update(current);
+    onBytes?.(position);
+  }
+  return { md5: hash.digest('hex'), position };
 }
 
 /** Hashes a file of any size, storing it into `cache` when given. */
