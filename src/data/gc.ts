@@ -3,7 +3,6 @@
  * those of every branch, tag or commit) and removes the rest; `fsck` re-hashes every object
  * and sets corrupt ones aside. Both bump the cache epoch before removing anything.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -224,5 +223,3 @@ export async function checkCache(ws: Workspace): Promise<FsckResult> {
   await sweepTemps(ws);
   return result;
 }
-
-export { createHash };
