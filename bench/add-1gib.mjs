@@ -1,16 +1,12 @@
 // add-1gib: `cairn add` of one 1 GiB file of random bytes, against md5sum on the same file.
 // Cairn's throughput must be >= 0.9x md5sum's. `openssl md5` is reported as the ceiling.
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   GIB,
-  benchRoot,
   cairnArgv,
+  ensureRandomFile,
   fmtSec,
   freshCairnRepo,
-  haveData,
   log,
-  markData,
   printTable,
   printTargets,
   requireTools,
@@ -19,7 +15,6 @@ import {
   target,
   timeRuns,
   warmPageCache,
-  writeRandomFile,
   writeResult,
 } from './lib.mjs';
 
@@ -32,19 +27,7 @@ export async function run() {
   requireTools('md5sum', 'openssl', 'git', '/usr/bin/time');
   const loadBefore = start('add-1gib', description);
   const runs = runCount(5);
-  const dir = path.join(benchRoot(), 'add-1gib');
-  const marker = path.join(benchRoot(), 'add-1gib.ready');
-  const file = path.join(dir, 'big.bin');
-
-  if (!haveData(marker, PARAMS)) {
-    log(`making ${file} (1 GiB, seeded) ...`);
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true });
-    writeRandomFile(file, SIZE, PARAMS.seed);
-    markData(marker, PARAMS);
-  } else {
-    log(`reusing ${file}`);
-  }
+  const { dir, file } = ensureRandomFile('add-1gib', SIZE, PARAMS.seed);
   log('warming the page cache (reading the file once) ...');
   warmPageCache(file);
 

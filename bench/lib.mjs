@@ -365,6 +365,27 @@ export function writeRandomFile(file, size, seed) {
 }
 
 /**
+ * `$CAIRN_BENCH_DIR/<name>/big.bin`: `size` seeded random bytes, made once and reused while
+ * its marker matches. Returns { dir, file }.
+ */
+export function ensureRandomFile(name, size, seed) {
+  const dir = path.join(benchRoot(), name);
+  const marker = path.join(benchRoot(), `${name}.ready`);
+  const params = { size, seed, version: 1 };
+  const file = path.join(dir, 'big.bin');
+  if (!haveData(marker, params)) {
+    log(`making ${file} (${size} bytes, seeded) ...`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    writeRandomFile(file, size, seed);
+    markData(marker, params);
+  } else {
+    log(`reusing ${file}`);
+  }
+  return { dir, file };
+}
+
+/**
  * Write an MNIST-shaped tree under `root`: `${root}/{train,test}/{0..9}/NNNNN.png`, `train`
  * and `test` files each, every file `minSize`..`maxSize` seeded random bytes. The label
  * (digit dir) of each file comes from the same PRNG. Returns { files, bytes }.

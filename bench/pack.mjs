@@ -19,9 +19,7 @@ import {
   ensureMnist,
   fmtBytes,
   fmtSec,
-  haveData,
   log,
-  markData,
   printTable,
   printTargets,
   requireTools,
@@ -31,8 +29,8 @@ import {
   target,
   timeRuns,
   warmPageCache,
-  writeRandomFile,
   writeResult,
+  ensureRandomFile,
 } from './lib.mjs';
 
 const BENCHES = {
@@ -64,19 +62,7 @@ export async function run() {
 const KITFILE_1GIB = 'manifestVersion: 1.0.0\npackage:\n  name: bench\nmodel:\n  path: big.bin\n';
 
 function bigFileDir() {
-  const dir = path.join(benchRoot(), 'pack-1gib');
-  const marker = path.join(benchRoot(), 'pack-1gib.ready');
-  const params = { size: GIB, seed: 'cairn-bench-pack-1gib', version: 1 };
-  const file = path.join(dir, 'big.bin');
-  if (!haveData(marker, params)) {
-    log(`making ${file} (1 GiB, seeded) ...`);
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true });
-    writeRandomFile(file, GIB, params.seed);
-    markData(marker, params);
-  } else {
-    log(`reusing ${file}`);
-  }
+  const { dir, file } = ensureRandomFile('pack-1gib', GIB, 'cairn-bench-pack-1gib');
   fs.writeFileSync(path.join(dir, 'Kitfile'), KITFILE_1GIB);
   return { dir, file };
 }
