@@ -302,20 +302,14 @@ async function hashDirectory(
   );
   const fingerprint = combineFingerprints(units, scanned);
   const cacheOk = (h: SnapshotHeader): boolean =>
-    h.epoch === epoch && h.cacheDir === ctx.cache.dir && hasObjectSync(ctx.cache, h.md5);
+    vouches(h, ctx.cache, epoch) && hasObjectSync(ctx.cache, h.md5);
   if (!firstTime && header.fingerprint === fingerprint && (!options.store || cacheOk(header))) {
     return { kind: 'dir', md5: header.md5 as Md5Hex, size: header.size, nfiles: header.nfiles };
   }
 
   // Pass 2: reuse what the index knows, hash the rest.
   const snapshot = firstTime ? undefined : ctx.index.load(repoRel);
-  const verifyObjects =
-    options.store &&
-    !(
-      snapshot !== undefined &&
-      snapshot.header.epoch === epoch &&
-      snapshot.header.cacheDir === ctx.cache.dir
-    );
+  const verifyObjects = options.store && !vouches(snapshot?.header, ctx.cache, epoch);
   const files: [string, IndexedFile][] = [];
   const fromKnown = new Set<string>();
   const toHash: { index: number; abs: string; size: number }[] = [];
@@ -494,6 +488,11 @@ async function hashMissing(
   });
 }
 
+/** The snapshot saw all its objects in `cache` at this epoch, and nothing was removed since. */
+function vouches(header: SnapshotHeader | undefined, cache: CacheLayout, epoch: string): boolean {
+  return header !== undefined && header.epoch === epoch && header.cacheDir === cache.dir;
+}
+
 /** A save that did not store objects keeps the previous verification if nothing changed. */
 function keptEpoch(previous: SnapshotHeader | undefined, md5: string, cacheDir: string): string {
   return previous !== undefined && previous.md5 === md5 && previous.cacheDir === cacheDir
@@ -512,14 +511,7 @@ export function objectsPresent(
   const header = ctx.index.header(key);
   const epoch = readEpochSync(cache);
   const top = objectPath(cache, md5);
-  if (
-    header?.md5 === md5 &&
-    header.epoch === epoch &&
-    header.cacheDir === cache.dir &&
-    fs.existsSync(top)
-  ) {
-    return true;
-  }
+  if (header?.md5 === md5 && vouches(header, cache, epoch) && fs.existsSync(top)) return true;
   if (!fs.existsSync(top)) return false;
   const list = md5.endsWith('.dir') ? entries() : [];
   if (list === undefined) return false;
