@@ -40,6 +40,13 @@ export class ByteReader {
     return true;
   }
 
+  /** Ends the source early (closing the file it reads), e.g. when a bad entry stops the walk. */
+  async close(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    await this.#it.return?.();
+  }
+
   /** Exactly `n` bytes, or fewer only at the end of the stream. */
   async read(n: number): Promise<Buffer> {
     while (this.#buf.length < n && (await this.#fill()));

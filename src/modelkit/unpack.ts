@@ -319,10 +319,10 @@ async function unpackLayer(
   };
   const staged: Staged[] = [];
   const verifiedDirs = new Set<string>([root]);
+  const reader = new ByteReader(measured());
   try {
     await fsp.mkdir(root, { recursive: true });
     await assertNoSymlinkBetween(dir, root, where);
-    const reader = new ByteReader(measured());
     if (p.type.format === 'raw') {
       const final = path.join(dir, sanePath);
       await ensureParents(dir, path.dirname(final), verifiedDirs, where);
@@ -405,6 +405,7 @@ async function unpackLayer(
     return out;
   } finally {
     await Promise.all(staged.map((s) => fsp.rm(s.tmp, { force: true })));
+    await reader.close().catch(() => undefined); // a walk stopped early still closes the blob
     blob?.destroy();
   }
 }

@@ -7,7 +7,13 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CairnError, DigestMismatchError, errnoCode } from '../core/errors.js';
-import { lstatOrUndefined, tempSibling, writeFileAtomic } from '../core/fs.js';
+import {
+  lstatOrUndefined,
+  sweepDeadTemps,
+  tempSibling,
+  tempSiblingPid,
+  writeFileAtomic,
+} from '../core/fs.js';
 import { acquireLock, type HeldLock } from '../core/lock.js';
 import { Sha256Counter, digestHex, sha256Of, type Sha256Digest } from './digest.js';
 import { descriptorJson, parseDescriptor, type Descriptor } from './manifest.js';
@@ -106,15 +112,11 @@ export class LocalStore {
 
   /** Removes temp files in `ingest/` left by Cairn processes that died (their pid is gone). */
   async cleanIngest(): Promise<number> {
-    const dir = path.join(this.root, 'ingest');
-    let removed = 0;
-    for (const name of await fsp.readdir(dir)) {
-      const m = /^\.blob\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
-      if (m === null || isAlive(Number(m[1]))) continue;
-      await fsp.rm(path.join(dir, name), { force: true });
-      removed++;
-    }
-    return removed;
+    // Index writes leave their temps beside index.json; blob writes leave theirs in ingest/.
+    return (
+      (await sweepDeadTemps(path.join(this.root, 'ingest'), tempSiblingPid)) +
+      (await sweepDeadTemps(this.root, tempSiblingPid))
+    );
   }
 
   /** Moves a fully written, already verified temp file into place (or drops it if present). */
@@ -132,7 +134,17 @@ export class LocalStore {
   async putBlob(data: string | Uint8Array): Promise<{ digest: Sha256Digest; size: number }> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const digest = sha256Of(bytes);
-    if (!(await this.hasBlob(digest))) await writeFileAtomic(this.blobPath(digest), bytes);
+    if (!(await this.hasBlob(digest))) {
+      // Written in ingest/ and renamed in: a killed writer never leaves a stray in blobs/.
+      const tmp = this.ingestPath();
+      try {
+        await fsp.writeFile(tmp, bytes, { flag: 'wx' });
+        await fsp.rename(tmp, this.blobPath(digest));
+      } catch (error) {
+        await fsp.rm(tmp, { force: true });
+        throw error;
+      }
+    }
     return { digest, size: bytes.length };
   }
 
@@ -332,15 +344,5 @@ async function readJson(file: string): Promise<unknown> {
       cause: error,
       hint: 'Restore or delete the file; the blobs it points to are still in the store.',
     });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
   }
 }
