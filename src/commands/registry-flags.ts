@@ -1,0 +1,61 @@
+/**
+ * The transport flags every registry command takes (`--plain-http`, `--tls-verify`,
+ * `--ca-file`, `--cert-file`, `--key-file`, `--concurrency`) and the options they make.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { RegistryOptions } from '../oci/registry/types.js';
+
+export interface RegistryFlags {
+  plainHttp?: boolean;
+  tlsVerify?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  concurrency?: number;
+}
+
+function bool(value: string): string {
+  if (!['true', 'false', '1', '0'].includes(value)) {
+    throw new InvalidArgumentError('true or false');
+  }
+  return value;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number ≥ 1');
+  return n;
+}
+
+/** Adds the transport flags to a command; `transfers` adds `--concurrency` too. */
+export function withRegistryFlags(cmd: Command, transfers = false): Command {
+  cmd
+    .addOption(new Option('--plain-http', 'talk plain HTTP to the registry (no TLS)'))
+    .addOption(
+      new Option('--tls-verify <bool>', "verify the registry's TLS certificate")
+        .default('true')
+        .argParser(bool),
+    )
+    .addOption(new Option('--ca-file <pem>', 'also trust the CAs in this PEM bundle'))
+    .addOption(new Option('--cert-file <pem>', 'client certificate for the registry'))
+    .addOption(new Option('--key-file <pem>', 'key of the client certificate'));
+  if (transfers) {
+    cmd.addOption(
+      new Option('--concurrency <n>', 'blobs transferred at once').default(5).argParser(positive),
+    );
+  }
+  return cmd;
+}
+
+/** The RegistryOptions the flags (and `CAIRN_REGISTRY_PLAIN_HTTP`) ask for. */
+export function registryOptions(flags: RegistryFlags, env: NodeJS.ProcessEnv): RegistryOptions {
+  const plainEnv = env.CAIRN_REGISTRY_PLAIN_HTTP;
+  return {
+    plainHttp: flags.plainHttp === true || plainEnv === '1' || plainEnv === 'true',
+    tlsVerify: !(flags.tlsVerify === 'false' || flags.tlsVerify === '0'),
+    ...(flags.caFile === undefined ? {} : { caFile: flags.caFile }),
+    ...(flags.certFile === undefined ? {} : { certFile: flags.certFile }),
+    ...(flags.keyFile === undefined ? {} : { keyFile: flags.keyFile }),
+    env,
+  };
+}
