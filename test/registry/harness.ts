@@ -9,6 +9,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import bcrypt from 'bcryptjs';
+import type { TlsFiles } from './tls.js';
+import type { TokenServer } from './token-server.js';
+
+export { startFaultProxy, type FaultOptions, type FaultProxy } from './fault-proxy.js';
+export { makeTls, HAVE_OPENSSL, type TlsFiles } from './tls.js';
+export { startTokenServer, type TokenServer, type TokenServerOptions } from './token-server.js';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 export const HAVE_REGISTRY = fs.existsSync(REGISTRY_BIN);
@@ -23,13 +30,51 @@ export interface RunningRegistry {
   storage: string;
   dir: string;
   pid: number;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export interface RegistryConfig {
   /** Extra YAML for the `auth:` key (htpasswd, token) and `http.tls`, already indented. */
   authYaml?: string;
   tlsYaml?: string;
+  /** Basic auth from an htpasswd file with these users (user → password; bcrypt-hashed). */
+  htpasswd?: Record<string, string>;
+  /** Bearer auth: tokens from this server (startTokenServer), verified against its cert. */
+  token?: TokenServer;
+  /** Serve HTTPS with the server cert of these files (makeTls); `url` becomes `https://`. */
+  tls?: TlsFiles;
+  /** With `tls`: also require a client certificate signed by the same CA (`clientcas`). */
+  requireClientCert?: boolean;
+}
+
+/** The `auth:` and `http.tls` YAML the structured options of `c` ask for, written into `dir`. */
+function derivedYaml(dir: string, c: RegistryConfig): { authYaml?: string; tlsYaml?: string } {
+  const out: { authYaml?: string; tlsYaml?: string } = {};
+  if (c.htpasswd !== undefined) {
+    const file = path.join(dir, 'htpasswd');
+    const lines = Object.entries(c.htpasswd).map(([u, p]) => `${u}:${bcrypt.hashSync(p, 5)}`);
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    out.authYaml = `  htpasswd: {realm: cairn-test, path: ${file}}`;
+  }
+  if (c.token !== undefined) {
+    const t = c.token;
+    out.authYaml = [
+      '  token:',
+      `    realm: ${t.realm}`,
+      `    service: ${t.service}`,
+      `    issuer: ${t.issuer}`,
+      `    rootcertbundle: ${t.rootCertBundle}`,
+    ].join('\n');
+  }
+  if (c.tls !== undefined) {
+    out.tlsYaml = [
+      '  tls:',
+      `    certificate: ${c.tls.serverCert}`,
+      `    key: ${c.tls.serverKey}`,
+      ...(c.requireClientCert === true ? [`    clientcas: [${c.tls.caCert}]`] : []),
+    ].join('\n');
+  }
+  return out;
 }
 
 /** A port the OS says is free right now. */
@@ -66,8 +111,9 @@ function configText(storage: string, port: number, c: RegistryConfig): string {
 }
 
 /** Starts a registry and waits until `/v2/` answers (any HTTP status counts as up). */
-export async function startRegistry(c: RegistryConfig = {}): Promise<RunningRegistry> {
+export async function startRegistry(options: RegistryConfig = {}): Promise<RunningRegistry> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-registry-'));
+  const c = { ...options, ...derivedYaml(dir, options) };
   const storage = path.join(dir, 'store');
   fs.mkdirSync(storage);
   for (let attempt = 0; ; attempt++) {
