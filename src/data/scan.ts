@@ -10,6 +10,7 @@ import { CairnError } from '../core/errors.js';
 import { adoptFresh, attachStored, type CacheLayout } from './cache.js';
 import { fileAccessError, hashLegacySync, hashSmallFileSync, SMALL_FILE } from './hash.js';
 import { IgnoreRules } from './ignore.js';
+import { nativeScanner } from './native.js';
 
 /** Files found under one unit of work, in walk order. */
 export interface ScannedUnit {
@@ -117,12 +118,50 @@ function walkUnit(req: ScanRequest, stored: string[]): ScannedUnit {
   }
   for (const dir of req.dirs) walk(dir);
   const packed = Float64Array.from(stats);
-  // Over names and raw stat numbers: cheaper than formatting a line per file.
-  const fingerprint = createHash('md5')
-    .update(rels.join('\0'))
-    .update(new Uint8Array(packed.buffer))
+  return {
+    rels,
+    stats: packed,
+    md5s,
+    fingerprint: unitFingerprint(rels.join('\0'), packed),
+    stored,
+  };
+}
+
+/** Over names (NUL-joined) and raw stat numbers: cheaper than formatting a line per file. */
+function unitFingerprint(names: string | Buffer, stats: Float64Array): string {
+  return createHash('md5')
+    .update(names)
+    .update(new Uint8Array(stats.buffer, stats.byteOffset, stats.byteLength))
     .digest('hex');
-  return { rels, stats: packed, md5s, fingerprint, stored };
+}
+
+/**
+ * Walks units without hashing, with the native scanner where it can take them (see
+ * native.ts) and scanUnit for the rest. The results, fingerprints included, are the same as
+ * scanUnit's: the native walk visits the same files in the same order.
+ */
+export function scanUnitsFast(
+  requests: ScanRequest[],
+  threads: number,
+): (ScannedUnit | undefined)[] {
+  const first = requests[0];
+  const native = nativeScanner();
+  if (first === undefined || native === undefined) return requests.map(() => undefined);
+  // Rules from .dvcignore files above or at the root apply inside it: leave those to scanUnit.
+  const rules = new IgnoreRules(first.repoRoot);
+  rules.enter(IgnoreRules.relTo(first.repoRoot, first.root));
+  if (!rules.empty) return requests.map(() => undefined);
+  const raw = native.scanUnits(
+    first.root,
+    requests.map((r) => [r.dirs, r.files]),
+    threads,
+  );
+  return raw.map((unit) => {
+    if (unit === null) return undefined;
+    const [names, stats] = unit;
+    const rels = names.length === 0 ? [] : names.toString('utf8').split('\0');
+    return { rels, stats, md5s: undefined, fingerprint: unitFingerprint(names, stats), stored: [] };
+  });
 }
 
 function lstat(abs: string): fs.Stats {

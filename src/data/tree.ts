@@ -4,6 +4,7 @@
  * the same pass. Large trees are split into units walked by worker threads.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { md5FromHex, type Md5Hex } from '../core/digest.js';
 import { CairnError } from '../core/errors.js';
@@ -32,7 +33,7 @@ import {
 import { buildManifest, sortEntries, type ManifestEntry } from './manifest.js';
 import type { WorkerPool } from './pool.js';
 import type { ScannedUnit, ScanRequest } from './scan.js';
-import { scanUnit } from './scan.js';
+import { scanUnit, scanUnitsFast } from './scan.js';
 import type { HashJobResult } from './worker.js';
 
 export interface HashContext {
@@ -393,6 +394,14 @@ async function runUnits(
     ctx.sink({ type: 'progress', phase: hash ? 'hash' : 'scan', done });
     return unit;
   };
+  if (!hash) {
+    // Only listing and lstat: the native scanner does it on every core at once.
+    const fast = scanUnitsFast(units.map(request), os.availableParallelism());
+    if (fast.every((u) => u !== undefined)) return fast.map(report);
+    if (fast.some((u) => u !== undefined)) {
+      return fast.map((u, i) => report(u ?? scanUnit(request(units[i] as Unit))));
+    }
+  }
   if (inline) return units.map((u) => report(scanUnit(request(u))));
   return runParallel(
     ctx,
