@@ -458,6 +458,44 @@ kit
     ),
   );
 
+// Registry transfers (src/oci/registry, src/commands/remote.ts)
+const transferFlags = await import('../commands/registry-flags.js');
+type TransferFlags = import('../commands/remote.js').RemoteFlags;
+
+transferFlags
+  .withRegistryFlags(
+    program
+      .command('push <source> [destination]')
+      .description(
+        'upload a ModelKit from the local store to a registry (destination defaults to source)',
+      )
+      .addOption(kitopsOption()),
+    true,
+  )
+  .action(
+    action(async (ctx, source: string, destination: string | undefined, opts: TransferFlags) => {
+      const { pushCommand, formatTransfer } = await import('../commands/remote.js');
+      const result = await pushCommand(ctx, source, destination, opts);
+      return { json: result, text: formatTransfer('Pushed', result) };
+    }),
+  );
+
+transferFlags
+  .withRegistryFlags(
+    program
+      .command('pull <ref>')
+      .description('download a ModelKit from a registry into the local store')
+      .addOption(kitopsOption()),
+    true,
+  )
+  .action(
+    action(async (ctx, ref: string, opts: TransferFlags) => {
+      const { pullCommand, formatTransfer } = await import('../commands/remote.js');
+      const result = await pullCommand(ctx, ref, opts);
+      return { json: result, text: formatTransfer('Pulled', result) };
+    }),
+  );
+
 // Pipelines (src/pipeline)
 program
   .command('repro [targets...]')
