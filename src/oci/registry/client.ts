@@ -6,10 +6,11 @@
  */
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { CairnError } from '../../core/errors.js';
 import { createDispatcher, registryBaseUrl } from './dispatcher.js';
 import type { Authorizer, RegistryOptions } from './types.js';
+import { request } from './undici-lite.js';
 
 /** Manifest types asked for on every manifest request: distribution 404s without the OCI ones. */
 export const MANIFEST_ACCEPT = [
@@ -249,8 +250,7 @@ export class RegistryClient {
       }
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(url, {
-          dispatcher: this.#dispatcher,
+        res = await request(this.#dispatcher, url, {
           method: o.method,
           headers,
           body: toBody(o.body?.()),

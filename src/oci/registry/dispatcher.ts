@@ -4,9 +4,10 @@
  */
 import fs from 'node:fs';
 import tls from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { CairnError, errnoCode } from '../../core/errors.js';
 import type { RegistryOptions } from './types.js';
+import { Agent } from './undici-lite.js';
 
 /** `https://host[:port]`, or `http://` with `--plain-http`. */
 export function registryBaseUrl(registry: string, o: Pick<RegistryOptions, 'plainHttp'>): string {

@@ -48,6 +48,7 @@ export async function recordOrigins(
   digests: readonly Sha256Digest[],
 ): Promise<void> {
   const all = await read(store);
+  if (digests.every((d) => all[d]?.[0] === repository)) return;
   for (const d of digests) {
     const list = (Array.isArray(all[d]) ? all[d] : []).filter((r) => r !== repository);
     all[d] = [repository, ...list].slice(0, KEEP);
