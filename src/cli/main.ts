@@ -458,6 +458,61 @@ kit
     ),
   );
 
+// Registry login (src/commands/login.ts, src/oci/registry/{auth,credentials}.ts)
+const loginFlags = await import('../commands/registry-flags.js');
+type LoginFlags = import('../commands/registry-flags.js').RegistryFlags;
+
+loginFlags
+  .withRegistryFlags(
+    program
+      .command('login <registry>')
+      .description("check a registry login, then keep it in Cairn's credentials file")
+      .option('-u, --username <user>', 'the account name')
+      .option('-p, --password <password>', 'the password or token (prefer --password-stdin)')
+      .option('--password-stdin', 'read the password or token from stdin'),
+  )
+  .action(
+    action(
+      async (
+        ctx,
+        registry: string,
+        opts: LoginFlags & { username?: string; password?: string; passwordStdin?: boolean },
+      ) => {
+        const { login } = await import('../commands/login.js');
+        const result = await login(ctx, registry, {
+          ...(opts.username === undefined ? {} : { username: opts.username }),
+          ...(opts.password === undefined ? {} : { password: opts.password }),
+          passwordStdin: opts.passwordStdin === true,
+          registry: loginFlags.registryOptions(opts, ctx.env),
+          terminal: { input: process.stdin, output: process.stderr },
+        });
+        const where =
+          result.helper === undefined ? result.file : `docker-credential-${result.helper}`;
+        return { json: result, text: `Login Succeeded: ${result.registry} (saved in ${where})` };
+      },
+    ),
+  );
+
+loginFlags
+  .withRegistryFlags(
+    program
+      .command('logout <registry>')
+      .description("forget a registry login kept in Cairn's credentials file"),
+  )
+  .action(
+    action(async (ctx, registry: string, opts: LoginFlags) => {
+      const { logout } = await import('../commands/login.js');
+      const result = await logout(ctx, registry, loginFlags.registryOptions(opts, ctx.env));
+      return {
+        json: result,
+        text: result.removed
+          ? `Removed the login for ${result.registry}`
+          : `Not logged in to ${result.registry}`,
+      };
+    }),
+  );
+// End of registry login
+
 // Registry transfers (src/oci/registry, src/commands/remote.ts)
 const transferFlags = await import('../commands/registry-flags.js');
 type TransferFlags = import('../commands/remote.js').RemoteFlags;
