@@ -208,6 +208,37 @@ describe.skipIf(!runnable)('registry auth against real registries', () => {
       expect(tokens.requests.at(-1)).toMatchObject({ via: 'basic', status: 401 });
     });
 
+    it('lets concurrent first requests retry on one token, and refuses a fresh token that was not enough', async () => {
+      const before = tokens.requests.length;
+      const scopes = [repositoryScope('org/c', ['pull', 'push'])];
+      const authorizer = createAuthorizer(
+        bearer.host,
+        options(),
+        { dispatcher: createDispatcher(options()) },
+        { get: () => Promise.resolve(undefined) },
+      );
+      const post = async (header: string | undefined) => {
+        const res = await request(`${bearer.url}/v2/org/c/blobs/uploads/`, {
+          method: 'POST',
+          headers: header === undefined ? {} : { authorization: header },
+        });
+        await res.body.dump();
+        return { status: res.statusCode, www: String(res.headers['www-authenticate']) };
+      };
+      // Two requests leave before any token exists; both come back 401.
+      const [a, b] = await Promise.all([post(undefined), post(undefined)]);
+      expect([a.status, b.status]).toEqual([401, 401]);
+      expect(await authorizer.challenge(a.www, scopes)).toBe(true);
+      expect(await authorizer.challenge(b.www, scopes)).toBe(true);
+      expect(tokens.requests.length - before).toBe(1);
+      // The anonymous token lacks push: distribution says insufficient_scope, and that is final.
+      const retry = await post(await authorizer.header(scopes));
+      expect(retry.status).toBe(401);
+      expect(retry.www).toContain('error="insufficient_scope"');
+      expect(await authorizer.challenge(retry.www, scopes)).toBe(false);
+      expect(tokens.requests.length - before).toBe(1);
+    });
+
     it('turns a failing token endpoint into "cannot authorise" rather than a retry loop', async () => {
       tokens.failWith(500);
       try {

@@ -7,6 +7,7 @@
 import { request } from 'undici';
 import { CairnError } from '../../core/errors.js';
 import { parseChallenges, type Challenge } from './challenge.js';
+import { createCredentialSource } from './credentials.js';
 import type {
   Authorizer,
   AuthTransport,
@@ -197,14 +198,14 @@ export function createAuthorizer(
       (c.params.scope ?? '').split(' ').filter((s) => s !== ''),
     );
     const key = all.join(' ');
-    const sent = tokens.get(key);
-    if (
-      scheme === 'bearer' &&
-      bearer?.realm.href === realm.href &&
-      sent !== undefined &&
-      now() - sent.fetchedAt < FRESH
-    ) {
-      return false; // a token this fresh was refused: the account lacks the access
+    const sameRealm = scheme === 'bearer' && bearer?.realm.href === realm.href;
+    const cached = sameRealm ? tokens.get(key) : undefined;
+    if (cached !== undefined && cached.expiresAt - EXPIRY_MARGIN > now()) {
+      // RFC 6750 §3: `error=` only when the request carried a token. Without it, this request
+      // went out before the token came (concurrent requests): retry with the cached one.
+      if (c.params.error === undefined) return true;
+      // A token this fresh was refused (insufficient_scope): the account lacks the access.
+      if (now() - cached.fetchedAt < FRESH) return false;
     }
     tokens.delete(key);
     scheme = 'bearer';
@@ -212,9 +213,8 @@ export function createAuthorizer(
     return (await token(all)) !== undefined;
   }
 
-  let basicSent = false;
+  /** Basic: retry while there is a credential; the caller answers one challenge per request. */
   async function onBasic(): Promise<boolean> {
-    if (scheme === 'basic' && basicSent) return false; // the credential was refused
     const credential = await creds.get(registry);
     if (credential === undefined || credential.username === '<token>') return false;
     scheme = 'basic';
@@ -229,7 +229,6 @@ export function createAuthorizer(
         case 'basic': {
           const credential = await creds.get(registry);
           if (credential === undefined) return undefined;
-          basicSent = true;
           return basicHeader(credential);
         }
         case 'bearer': {
@@ -246,4 +245,16 @@ export function createAuthorizer(
       return false;
     },
   };
+}
+
+/**
+ * The Authorizer a command uses for `registry`: credentials from Cairn's credentials file, then
+ * Docker's config (`opts.env`), tokens fetched over the command's own `dispatcher`.
+ */
+export function registryAuthorizer(
+  registry: string,
+  opts: RegistryOptions,
+  dispatcher: AuthTransport['dispatcher'],
+): Authorizer {
+  return createAuthorizer(registry, opts, { dispatcher }, createCredentialSource(opts.env));
 }
