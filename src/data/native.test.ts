@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { nativeScanner } from './native.js';
+import { nativeHelpers } from './native.js';
 import { scanUnit, scanUnitsFast, type ScanRequest } from './scan.js';
 
 const required = process.env.CAIRN_REQUIRE_TOOLS === '1';
@@ -43,9 +43,9 @@ const UNITS = [
   { dirs: ['b', 'c'], files: [] },
 ];
 
-describe.skipIf(nativeScanner() === undefined && !required)('the native scanner', () => {
+describe.skipIf(nativeHelpers() === undefined && !required)('the native scanner', () => {
   it('is built (CI requires it)', () => {
-    expect(nativeScanner()).toBeDefined();
+    expect(nativeHelpers()).toBeDefined();
   });
 
   it('lists the same files in the same order, with the same stats and fingerprints as scan.ts', () => {

@@ -1,28 +1,37 @@
 /**
- * The optional native scanner (native/scan.cc, built by `npm install`): lists and lstat()s
- * the units of an unchanged tree on several threads without a JavaScript object per file.
- * Absent or declining a unit, callers use the JavaScript walker in scan.ts, which has the
- * full semantics (symbolic links, `.dvcignore`, error messages).
+ * The optional native helpers (native/cairn.cc, built by `npm install`): a scanner that lists
+ * and lstat()s the units of an unchanged tree on several threads without a JavaScript object
+ * per file, and an in-kernel range copy. Absent, or declining a unit, callers use the
+ * JavaScript walker in scan.ts (full semantics: links, `.dvcignore`, error messages) and
+ * ordinary reads and writes.
  */
 import { createRequire } from 'node:module';
 
 /** One unit's files: names joined by NUL, and (ino, mtimeMs, size, mode) per file. */
 export type NativeUnit = [names: Buffer, stats: Float64Array] | null;
 
-interface Binding {
+export interface NativeHelpers {
   scanUnits(root: string, units: [string[], string[]][], threads: number): NativeUnit[];
+  /** Copies `len` bytes in the kernel; resolves to the bytes copied (fewer at end of input). */
+  copyRange(
+    fdIn: number,
+    offIn: number,
+    fdOut: number,
+    offOut: number,
+    len: number,
+  ): Promise<number>;
 }
 
-let binding: Binding | null | undefined;
+let binding: NativeHelpers | null | undefined;
 
 /** The loaded addon, or undefined when it was not built (or CAIRN_NATIVE=0 turns it off). */
-export function nativeScanner(env: NodeJS.ProcessEnv = process.env): Binding | undefined {
+export function nativeHelpers(env: NodeJS.ProcessEnv = process.env): NativeHelpers | undefined {
   if (env.CAIRN_NATIVE === '0') return undefined;
   if (binding === undefined) {
     try {
       // From src/data and from dist/data alike, the package root is two levels up.
       const require = createRequire(import.meta.url);
-      binding = require('../../native/build/Release/cairn_scan.node') as Binding;
+      binding = require('../../native/build/Release/cairn_native.node') as NativeHelpers;
     } catch {
       binding = null;
     }

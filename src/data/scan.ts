@@ -10,7 +10,7 @@ import { CairnError } from '../core/errors.js';
 import { adoptFresh, attachStored, type CacheLayout } from './cache.js';
 import { fileAccessError, hashLegacySync, hashSmallFileSync, SMALL_FILE } from './hash.js';
 import { IgnoreRules } from './ignore.js';
-import { nativeScanner } from './native.js';
+import { nativeHelpers } from './native.js';
 
 /** Files found under one unit of work, in walk order. */
 export interface ScannedUnit {
@@ -145,7 +145,7 @@ export function scanUnitsFast(
   threads: number,
 ): (ScannedUnit | undefined)[] {
   const first = requests[0];
-  const native = nativeScanner();
+  const native = nativeHelpers();
   if (first === undefined || native === undefined) return requests.map(() => undefined);
   // Rules from .dvcignore files above or at the root apply inside it: leave those to scanUnit.
   const rules = new IgnoreRules(first.repoRoot);

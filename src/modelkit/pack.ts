@@ -187,7 +187,8 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       : await walkLayer({ contextDir, layerPath: rel, excluded, ignore, warn });
     const total = entries.reduce((s, e) => s + e.size, 0);
     const tmp = o.store.ingestPath();
-    const fh = await fsp.open(tmp, 'wx', 0o644);
+    // read-write: an in-kernel copy into the layer is hashed by reading it back
+    const fh = await fsp.open(tmp, 'wx+', 0o644);
     let blob;
     try {
       const sink = await createLayerSink(fh, o.compression);

@@ -24,6 +24,12 @@ export class ByteReader {
   readonly #it: AsyncIterator<Buffer>;
   #buf: Buffer = Buffer.alloc(0);
   #done = false;
+  #taken = 0;
+
+  /** Bytes handed out so far: the stream offset of the next byte read. */
+  get position(): number {
+    return this.#taken;
+  }
 
   constructor(src: AsyncIterable<Buffer>) {
     this.#it = src[Symbol.asyncIterator]();
@@ -52,6 +58,7 @@ export class ByteReader {
     while (this.#buf.length < n && (await this.#fill()));
     const out = this.#buf.subarray(0, Math.min(n, this.#buf.length));
     this.#buf = this.#buf.subarray(out.length);
+    this.#taken += out.length;
     return out;
   }
 
@@ -63,6 +70,7 @@ export class ByteReader {
       const take = this.#buf.subarray(0, Math.min(left, this.#buf.length));
       this.#buf = this.#buf.subarray(take.length);
       left -= take.length;
+      this.#taken += take.length;
       yield take;
     }
   }

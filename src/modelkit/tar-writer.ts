@@ -127,6 +127,14 @@ async function copyLarge(
 ): Promise<void> {
   const fh = await fsp.open(e.abs, 'r');
   try {
+    if (sink.copyFrom !== undefined) {
+      const copied = await sink.copyFrom(fh.fd, e.size, onBytes);
+      if (copied !== e.size) throw changed(e, copied);
+      const extra = Buffer.allocUnsafe(1);
+      const { bytesRead } = await fh.read(extra, 0, 1, e.size);
+      if (bytesRead !== 0) throw changed(e, e.size + bytesRead);
+      return;
+    }
     let pos = 0;
     // A sink that is done with a buffer once write() returns (all but its last few writes have
     // completed) lets us cycle a small ring instead of faulting in fresh memory for every chunk.

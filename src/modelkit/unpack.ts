@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import path from 'node:path';
 import { CairnError, DigestMismatchError, errnoCode } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
+import { nativeHelpers, type NativeHelpers } from '../data/native.js';
 import { tempSibling, writeFileAtomic } from '../core/fs.js';
 import { Sha256Counter, type Sha256Digest } from '../oci/digest.js';
 import type { LocalStore } from '../oci/layout.js';
@@ -320,13 +321,32 @@ async function unpackLayer(
   const staged: Staged[] = [];
   const verifiedDirs = new Set<string>([root]);
   const reader = new ByteReader(measured());
+  // Uncompressed layers: large files are copied out of the blob inside the kernel while the
+  // reader still reads every byte for the digest check, which gates the final rename.
+  const native = p.type.compression === 'none' ? nativeHelpers() : undefined;
+  // (a missing blob is left to the reader, whose error says what to do)
+  const blobFile =
+    native === undefined
+      ? undefined
+      : await fsp.open(o.store.blobPath(p.layer.digest), 'r').catch(() => undefined);
+  const kernel = (size: number): KernelCopy | undefined =>
+    native === undefined || blobFile === undefined || size < KERNEL_COPY_MIN
+      ? undefined
+      : { native, fd: blobFile.fd, offset: reader.position, size };
   try {
     await fsp.mkdir(root, { recursive: true });
     await assertNoSymlinkBetween(dir, root, where);
     if (p.type.format === 'raw') {
       const final = path.join(dir, sanePath);
       await ensureParents(dir, path.dirname(final), verifiedDirs, where);
-      const r = await stageFile(final, reader.chunks(Number.MAX_SAFE_INTEGER), o, where, 0o644);
+      const r = await stageFile(
+        final,
+        reader.chunks(Number.MAX_SAFE_INTEGER),
+        o,
+        where,
+        0o644,
+        kernel(p.layer.size),
+      );
       if (r === 'skipped') out.skippedExisting++;
       else {
         staged.push(r);
@@ -369,7 +389,7 @@ async function unpackLayer(
         }
         fileNames.add(name);
         await ensureParents(dir, path.dirname(final), verifiedDirs, where);
-        const r = await stageFile(final, e.data(), o, where, e.mode);
+        const r = await stageFile(final, e.data(), o, where, e.mode, kernel(e.size));
         if (r === 'skipped') {
           out.skippedExisting++;
           continue;
@@ -406,6 +426,7 @@ async function unpackLayer(
   } finally {
     await Promise.all(staged.map((s) => fsp.rm(s.tmp, { force: true })));
     await reader.close().catch(() => undefined); // a walk stopped early still closes the blob
+    await blobFile?.close();
     blob?.destroy();
   }
 }
@@ -470,12 +491,41 @@ async function ensureParents(
   }
 }
 
+/** Files from this size up are copied inside the kernel (when the layer is uncompressed). */
+const KERNEL_COPY_MIN = 1024 * 1024;
+const KERNEL_COPY_CHUNK = 16 * 1024 * 1024;
+
+/** Where a file's bytes sit in an uncompressed blob, for an in-kernel copy. */
+interface KernelCopy {
+  native: NativeHelpers;
+  fd: number;
+  offset: number;
+  size: number;
+}
+
+async function kernelCopy(k: KernelCopy, out: number): Promise<number> {
+  let done = 0;
+  while (done < k.size) {
+    const n = await k.native.copyRange(
+      k.fd,
+      k.offset + done,
+      out,
+      done,
+      Math.min(KERNEL_COPY_CHUNK, k.size - done),
+    );
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
 async function stageFile(
   final: string,
   data: AsyncIterable<Buffer>,
   o: UnpackOptions,
   where: string,
   mode: number,
+  kernel?: KernelCopy,
 ): Promise<(Staged & { size: number }) | 'skipped'> {
   let existing: Stats | undefined;
   try {
@@ -502,6 +552,32 @@ async function stageFile(
   const tmp = tempSibling(final);
   const fh = await fsp.open(tmp, 'wx', 0o600);
   let size = 0;
+  if (kernel !== undefined) {
+    try {
+      // The kernel copies; the data still flows through the reader, which checks the entry's
+      // size now and the blob's digest before anything is renamed into place.
+      const copying = kernelCopy(kernel, fh.fd);
+      try {
+        for await (const chunk of data) size += chunk.length;
+      } finally {
+        await copying.catch(() => undefined);
+      }
+      const copied = await copying;
+      if (copied !== size) {
+        throw new CairnError(
+          'size-mismatch',
+          `${where}: copied ${copied} bytes of ${final} but the layer holds ${size}`,
+          { hint: 'The blob changed while unpacking; run the command again.' },
+        );
+      }
+    } catch (error) {
+      await fh.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true });
+      throw error;
+    }
+    await fh.close();
+    return { tmp, final, mode: mode & 0o777, size };
+  }
   try {
     // Up to four writes in flight at explicit offsets, so reading and hashing overlap writing.
     const inflight: Promise<void>[] = [];

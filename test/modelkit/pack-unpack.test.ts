@@ -327,6 +327,42 @@ describe('unpack', () => {
     expect(listFiles(path.join(work, 'p'))).toEqual(['prompts/system.md']);
   });
 
+  it('large files copied inside the kernel match the plain path; a corrupted blob leaves nothing', async () => {
+    // A period-251 pattern: a range copied from the wrong offset shows up as different bytes.
+    const big = Buffer.alloc(40 * 1024 * 1024 + 777);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 251;
+    writeTree(path.join(work, 'lg'), {
+      Kitfile: 'manifestVersion: 1.0.0\nmodel:\n  path: big.bin\ndatasets:\n  - path: data\n',
+      'big.bin': big,
+      'data/mid.bin': big.subarray(5, 3 * 1024 * 1024),
+      'data/small.txt': 'small',
+    });
+    const r = await pack('lg', ['lg:v1']);
+    for (const native of ['1', '0']) {
+      process.env.CAIRN_NATIVE = native;
+      try {
+        await unpack('lg:v1', `out${native}`);
+      } finally {
+        delete process.env.CAIRN_NATIVE;
+      }
+      const out = path.join(work, `out${native}`);
+      expect(fs.readFileSync(path.join(out, 'big.bin')).equals(big)).toBe(true);
+      expect(
+        fs.readFileSync(path.join(out, 'data', 'mid.bin')).equals(big.subarray(5, 3 * 1024 * 1024)),
+      ).toBe(true);
+      expect(fs.readFileSync(path.join(out, 'data', 'small.txt'), 'utf8')).toBe('small');
+    }
+    // Same size, one byte changed deep inside the model blob: the digest check fails at the
+    // end of the blob, after the kernel copy, and nothing is renamed into place.
+    const blob = store.blobPath(r.layers[0]?.digest ?? ('' as never));
+    fs.chmodSync(blob, 0o644);
+    const fd = fs.openSync(blob, 'r+');
+    fs.writeSync(fd, Buffer.from([0xff]), 0, 1, 30 * 1024 * 1024);
+    fs.closeSync(fd);
+    await expect(unpack('lg:v1', 'bad', { filters: ['model'] })).rejects.toThrow(/digest/i);
+    expect(listFiles(path.join(work, 'bad'))).toEqual([]);
+  });
+
   it('keeps file modes', async () => {
     const root = basicProject();
     fs.chmodSync(path.join(root, 'train.py'), 0o755);
