@@ -31,6 +31,7 @@ import {
 const CAIRN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'cairn');
 const required = process.env.CAIRN_REQUIRE_TOOLS === '1';
 const runnable = (HAVE_REGISTRY && HAVE_OPENSSL) || required;
+const HAVE_SCRIPT = fs.existsSync('/usr/bin/script');
 
 const BASIC_USER = 'alice';
 const BASIC_PASS = 'basic-pw-7f3a91c2';
@@ -287,6 +288,44 @@ describe.skipIf(!runnable)('registry auth against real registries', () => {
       ]);
     });
 
+    it('keeps a token until expires_in (60 s when absent), then fetches a new one', async () => {
+      const shortLived = await startTokenServer({
+        users: { [TOKEN_USER]: TOKEN_PASS },
+        expiresIn: null,
+      });
+      stops.push(shortLived.stop);
+      const r = await startRegistry({ token: shortLived });
+      stops.push(r.stop);
+      let t = Date.now();
+      const authorizer = createAuthorizer(
+        r.host,
+        options(),
+        { dispatcher: createDispatcher(options()) },
+        staticCredentialSource({ username: TOKEN_USER, password: TOKEN_PASS }),
+        () => t,
+      );
+      const scopes = [repositoryScope('org/x', ['pull'])];
+      const first = await authorised(
+        r,
+        undefined,
+        'GET',
+        '/v2/org/x/tags/list',
+        scopes,
+        authorizer,
+      );
+      expect(first.status).toBe(404); // authorised; the repository does not exist
+      const token = await authorizer.header(scopes);
+      t += 45_000;
+      expect(await authorizer.header(scopes)).toBe(token);
+      expect(shortLived.requests).toHaveLength(1);
+      t += 10_000; // 55 s: too close to 60 to send
+      const renewed = await authorizer.header(scopes);
+      expect(shortLived.requests).toHaveLength(2);
+      expect(renewed).toMatch(/^Bearer /);
+      expect(renewed).not.toBe(token);
+      secrets.push(...shortLived.issued);
+    });
+
     it('refuses a non-http realm, and credentials for a plain-http realm on another host', async () => {
       const creds = staticCredentialSource({ username: TOKEN_USER, password: TOKEN_PASS });
       const authorizer = () =>
@@ -379,6 +418,45 @@ describe.skipIf(!runnable)('registry auth against real registries', () => {
       expect(res.stderr).toContain('stdin is not a terminal');
       expect(res.stderr).toContain('--password-stdin');
     });
+
+    it.skipIf(!HAVE_SCRIPT && !required)(
+      'asks for the username and password on a terminal, without echoing the password',
+      async () => {
+        const h = home();
+        const cmd = `${process.execPath} ${CAIRN} login ${basic.host} --plain-http`;
+        const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+          env: { ...process.env, CAIRN_HOME: h, HOME: h },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let screen = '';
+        const seen = (text: string): Promise<void> =>
+          new Promise((resolve) => {
+            const check = (): void => {
+              if (screen.includes(text)) resolve();
+              else setTimeout(check, 20);
+            };
+            check();
+          });
+        child.stdout.on('data', (c: Buffer) => (screen += c.toString()));
+        const closed = new Promise<number>((resolve) =>
+          child.on('close', (code) => {
+            resolve(code ?? -1);
+          }),
+        );
+        await seen('Username: ');
+        child.stdin.write(`${BASIC_USER}\n`);
+        await seen('Password: ');
+        await new Promise((resolve) => setTimeout(resolve, 200)); // raw mode is on once asked
+        child.stdin.write(`${BASIC_PASS}\r`);
+        await seen('Login Succeeded');
+        child.stdin.end();
+        expect(await closed).toBe(0);
+        outputs.push(screen);
+        expect(screen).toContain(BASIC_USER); // echoed, as typed
+        expect(screen).not.toContain(BASIC_PASS);
+        expect(fs.existsSync(cairnCredentialsFile({ CAIRN_HOME: h }))).toBe(true);
+      },
+    );
 
     it('logs in through the token server, which sees the account, then --json shows no secret', async () => {
       const h = home();

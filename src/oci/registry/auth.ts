@@ -18,8 +18,8 @@ import type {
 
 export { parseChallenges, type Challenge } from './challenge.js';
 
-/** seconds a token lives when the realm does not say (the Docker token spec's default) */
-const DEFAULT_EXPIRY = 60;
+/** seconds a token lives when the realm does not say, and the least assumed (as Docker does) */
+const MIN_EXPIRY = 60;
 /** ms before expiry at which a cached token is no longer handed out */
 const EXPIRY_MARGIN = 10_000;
 /** ms within which a token the registry rejects counts as fresh: fetching again won't help */
@@ -79,12 +79,14 @@ export function createAuthorizer(
   _opts: RegistryOptions,
   transport: AuthTransport,
   creds: CredentialSource,
+  /** ms since the epoch; tests pass a clock they can move */
+  clock: () => number = Date.now,
 ): Authorizer {
   let scheme: 'none' | 'basic' | 'bearer' = 'none';
   let bearer: BearerRealm | undefined;
   const tokens = new Map<string, Token>();
   const pending = new Map<string, Promise<Token | undefined>>();
-  const now = (): number => Date.now();
+  const now = clock;
 
   /** The realm may get the credential: https, or plain http on the registry's own host. */
   const mayReceiveSecrets = (realm: URL): boolean =>
@@ -149,10 +151,10 @@ export function createAuthorizer(
           ? answer.access_token
           : '';
     if (value === '') return undefined;
-    const seconds =
-      typeof answer.expires_in === 'number' && answer.expires_in > 0
-        ? answer.expires_in
-        : DEFAULT_EXPIRY;
+    const seconds = Math.max(
+      typeof answer.expires_in === 'number' ? answer.expires_in : 0,
+      MIN_EXPIRY,
+    );
     const fetchedAt = now();
     return { value, fetchedAt, expiresAt: fetchedAt + seconds * 1000 };
   }
