@@ -102,9 +102,14 @@ describe.skipIf(!(HAVE_REGISTRY && HAVE_OPENSSL) && !required)('registry test ha
     proxy.set({ errorRate: 0, tooManyRate: 1 });
     const busy = await fetch(`${proxy.url}/v2/`);
     expect([busy.status, busy.headers.get('retry-after')]).toEqual([429, '0']);
+    proxy.set({ tooManyRate: 0, stallRate: 1, stallMs: 300 });
+    const t0 = Date.now();
+    expect((await fetch(`${proxy.url}/v2/`)).status).toBe(200);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    proxy.set({ stallRate: 0 });
     expect(proxy.count('POST', 'upload-start')).toBe(1);
-    expect(proxy.count('GET', 'base')).toBe(2);
-    expect(proxy.faults()).toBe(2);
+    expect(proxy.count('GET', 'base')).toBe(3);
+    expect(proxy.faults()).toBe(3);
   });
 
   it('the fault proxy cuts large bodies halfway and attributes upload bytes to a digest', async () => {
@@ -123,6 +128,20 @@ describe.skipIf(!(HAVE_REGISTRY && HAVE_OPENSSL) && !required)('registry test ha
     });
     expect(put.status).toBe(201);
     expect(proxy.bytesSent(digest)).toBe(blob.length);
+    // A reset halfway through an upload's body: the client sees the connection die.
+    proxy.set({ resetRate: 1 });
+    const again = await fetch(`${proxy.url}/v2/org/m/blobs/uploads/`, { method: 'POST' });
+    const upload = new URL(again.headers.get('location') ?? '');
+    await expect(
+      fetch(upload, {
+        method: 'PATCH',
+        body: blob,
+        headers: { 'content-type': 'application/octet-stream' },
+      }),
+    ).rejects.toThrow();
+    const patch = proxy.requests.find((q) => q.method === 'PATCH');
+    expect(patch?.fault).toBe('reset-request');
+    expect(patch?.bytesIn).toBeLessThan(blob.length);
     for (const fault of ['resetRate', 'truncateRate'] as const) {
       proxy.set({ resetRate: 0, truncateRate: 0, [fault]: 1 });
       const res = await fetch(`${proxy.url}/v2/org/m/blobs/${digest}`);
