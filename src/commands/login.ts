@@ -196,11 +196,18 @@ export async function verifyCredential(
 }
 
 export async function login(
-  _ctx: CommandContext,
+  ctx: CommandContext,
   registryArg: string,
   o: LoginOptions,
 ): Promise<LoginResult> {
   const registry = registryHost(registryArg);
+  if (o.password !== undefined) {
+    ctx.sink({
+      type: 'warning',
+      message:
+        'a password given with -p can be seen in ps and shell history; prefer --password-stdin',
+    });
+  }
   const credential = await credentialFrom(registry, o);
   const authRequired = await verifyCredential(registry, credential, o.registry);
   const where = await storeCredential(registry, credential, o.registry.env);
