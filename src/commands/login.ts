@@ -166,7 +166,7 @@ export async function verifyCredential(
           'registry-unreachable',
           `cannot reach ${url}: ${error instanceof Error ? error.message : String(error)}`,
           {
-            hint: 'Check the host and port; --plain-http for an HTTP registry, --ca-file or --tls-verify=false for a private CA.',
+            hint: 'Check the host and port; --plain-http for an HTTP registry, --ca-file or --tls-verify=false for a private CA, --cert-file and --key-file if it wants a client certificate.',
           },
         );
       }
