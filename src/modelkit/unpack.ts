@@ -5,6 +5,7 @@
  * verified, so an interrupted or failed unpack never leaves a partial file under its final name.
  */
 import type { Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import fsp from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import path from 'node:path';
@@ -551,53 +552,12 @@ async function stageFile(
   }
   const tmp = tempSibling(final);
   const fh = await fsp.open(tmp, 'wx', 0o600);
-  let size = 0;
-  if (kernel !== undefined) {
-    try {
-      // The kernel copies; the data still flows through the reader, which checks the entry's
-      // size now and the blob's digest before anything is renamed into place.
-      const copying = kernelCopy(kernel, fh.fd);
-      try {
-        for await (const chunk of data) size += chunk.length;
-      } finally {
-        await copying.catch(() => undefined);
-      }
-      const copied = await copying;
-      if (copied !== size) {
-        throw new CairnError(
-          'size-mismatch',
-          `${where}: copied ${copied} bytes of ${final} but the layer holds ${size}`,
-          { hint: 'The blob changed while unpacking; run the command again.' },
-        );
-      }
-    } catch (error) {
-      await fh.close().catch(() => undefined);
-      await fsp.rm(tmp, { force: true });
-      throw error;
-    }
-    await fh.close();
-    return { tmp, final, mode: mode & 0o777, size };
-  }
+  let size: number;
   try {
-    // Up to four writes in flight at explicit offsets, so reading and hashing overlap writing.
-    const inflight: Promise<void>[] = [];
-    const writeAt = async (chunk: Buffer, at: number): Promise<void> => {
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, at + off);
-        off += bytesWritten;
-      }
-    };
-    try {
-      for await (const chunk of data) {
-        inflight.push(writeAt(chunk, size));
-        size += chunk.length;
-        if (inflight.length >= 4) await inflight.shift();
-      }
-    } finally {
-      await Promise.allSettled(inflight);
-    }
-    await Promise.all(inflight);
+    size =
+      kernel === undefined
+        ? await writeChunks(fh, data)
+        : await copyChunks(fh, data, kernel, `${where}: ${final}`);
   } catch (error) {
     await fh.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true });
@@ -605,6 +565,61 @@ async function stageFile(
   }
   await fh.close();
   return { tmp, final, mode: mode & 0o777, size };
+}
+
+/** Writes the chunks, up to four at once at explicit offsets; returns the bytes written. */
+async function writeChunks(fh: FileHandle, data: AsyncIterable<Buffer>): Promise<number> {
+  let size = 0;
+  const inflight: Promise<void>[] = [];
+  const writeAt = async (chunk: Buffer, at: number): Promise<void> => {
+    let off = 0;
+    while (off < chunk.length) {
+      const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, at + off);
+      off += bytesWritten;
+    }
+  };
+  try {
+    for await (const chunk of data) {
+      inflight.push(writeAt(chunk, size));
+      size += chunk.length;
+      if (inflight.length >= 4) await inflight.shift();
+    }
+  } finally {
+    await Promise.allSettled(inflight);
+  }
+  await Promise.all(inflight);
+  return size;
+}
+
+/**
+ * Lets the kernel copy the file out of the blob while the data still flows through the reader,
+ * which checks the entry's size now and the blob's digest before anything is renamed into
+ * place. Returns the bytes copied, which must be the bytes the reader saw.
+ */
+async function copyChunks(
+  fh: FileHandle,
+  data: AsyncIterable<Buffer>,
+  kernel: KernelCopy,
+  what: string,
+): Promise<number> {
+  const copying = kernelCopy(kernel, fh.fd);
+  let seen = 0;
+  try {
+    for await (const chunk of data) seen += chunk.length;
+  } finally {
+    await copying.catch(() => undefined);
+  }
+  const copied = await copying;
+  if (copied !== seen) {
+    throw new CairnError(
+      'size-mismatch',
+      `${what}: copied ${copied} bytes, the layer holds ${seen}`,
+      {
+        hint: 'The blob changed while unpacking; run the command again.',
+      },
+    );
+  }
+  return copied;
 }
 
 async function freeBytes(dir: string): Promise<number> {
