@@ -40,6 +40,8 @@ export interface LoginResult {
   helper?: string;
   /** false when the registry let `/v2/` through without asking for credentials */
   authRequired: boolean;
+  /** true when the token realm gave an identity token, stored instead of the password */
+  identityToken: boolean;
 }
 
 export interface LogoutResult {
@@ -141,6 +143,7 @@ export async function verifyCredential(
   registry: string,
   credential: Credential,
   opts: RegistryOptions,
+  onIdentityToken?: (token: string) => void,
 ): Promise<boolean> {
   const dispatcher = createDispatcher(opts, 2);
   const authorizer = createAuthorizer(
@@ -148,6 +151,7 @@ export async function verifyCredential(
     opts,
     { dispatcher },
     staticCredentialSource(credential),
+    onIdentityToken === undefined ? {} : { onIdentityToken },
   );
   const url = `${registryBaseUrl(registry, opts)}/v2/`;
   let challenged = false;
@@ -209,9 +213,21 @@ export async function login(
     });
   }
   const credential = await credentialFrom(registry, o);
-  const authRequired = await verifyCredential(registry, credential, o.registry);
-  const where = await storeCredential(registry, credential, o.registry.env);
-  return { registry, username: credential.username, ...where, authRequired };
+  let identityToken: string | undefined;
+  const authRequired = await verifyCredential(registry, credential, o.registry, (token) => {
+    identityToken = token;
+  });
+  // Like docker login: an identity token from the realm is kept instead of the password.
+  const stored =
+    identityToken === undefined ? credential : { username: '<token>', password: identityToken };
+  const where = await storeCredential(registry, stored, o.registry.env);
+  return {
+    registry,
+    username: credential.username,
+    ...where,
+    authRequired,
+    identityToken: identityToken !== undefined,
+  };
 }
 
 export async function logout(

@@ -302,7 +302,7 @@ describe.skipIf(!runnable)('registry auth against real registries', () => {
         options(),
         { dispatcher: createDispatcher(options()) },
         staticCredentialSource({ username: TOKEN_USER, password: TOKEN_PASS }),
-        () => t,
+        { clock: () => t },
       );
       const scopes = [repositoryScope('org/x', ['pull'])];
       const first = await authorised(
@@ -458,7 +458,7 @@ describe.skipIf(!runnable)('registry auth against real registries', () => {
       },
     );
 
-    it('logs in through the token server, which sees the account, then --json shows no secret', async () => {
+    it('logs in through the token server and keeps its identity token, not the password', async () => {
       const h = home();
       const before = tokens.requests.length;
       const res = await cairn(
@@ -471,8 +471,35 @@ describe.skipIf(!runnable)('registry auth against real registries', () => {
         registry: bearer.host,
         username: TOKEN_USER,
         authRequired: true,
+        identityToken: true,
       });
-      expect(tokens.requests.slice(before)).toMatchObject([{ scopes: [], user: TOKEN_USER }]);
+      expect(tokens.requests.slice(before)).toMatchObject([
+        { method: 'GET', scopes: [], via: 'basic', user: TOKEN_USER },
+      ]);
+      const file = cairnCredentialsFile({ CAIRN_HOME: h });
+      const text = fs.readFileSync(file, 'utf8');
+      expect(text).not.toContain(TOKEN_PASS);
+      const entry = (JSON.parse(text) as { auths: Record<string, unknown> }).auths[bearer.host];
+      expect(entry).toEqual({ identitytoken: expect.any(String) as unknown });
+      // The stored identity token authorises a push through the OAuth2 refresh grant.
+      const env = { CAIRN_HOME: h, HOME: h };
+      const authorizer = createAuthorizer(
+        bearer.host,
+        options({ env }),
+        { dispatcher: createDispatcher(options()) },
+        createCredentialSource(env),
+      );
+      const scopes = [repositoryScope('org/after-login', ['pull', 'push'])];
+      const push = await authorised(
+        bearer,
+        undefined,
+        'POST',
+        '/v2/org/after-login/blobs/uploads/',
+        scopes,
+        authorizer,
+      );
+      expect(push.status).toBe(202);
+      expect(tokens.requests.at(-1)).toMatchObject({ via: 'refresh_token', user: TOKEN_USER });
       const wrong = await cairn(
         ['login', bearer.host, '--plain-http', '-u', TOKEN_USER, '--password-stdin'],
         h,

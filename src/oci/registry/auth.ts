@@ -73,20 +73,30 @@ const basicHeader = (c: Credential): string =>
 
 const hostnameOf = (registry: string): string => new URL(`http://${registry}`).hostname;
 
+/** Optional behaviour of an Authorizer beyond the contract. */
+export interface AuthorizerExtras {
+  /** ms since the epoch; tests pass a clock they can move */
+  clock?: () => number;
+  /**
+   * Asks the realm for an identity (refresh) token with the password (`offline_token=true`, as
+   * `docker login` does) and hands over any it returns, so login can store it instead.
+   */
+  onIdentityToken?: (token: string) => void;
+}
+
 /** An Authorizer for `registry` (`host[:port]`) that fetches tokens over `transport`. */
 export function createAuthorizer(
   registry: string,
   _opts: RegistryOptions,
   transport: AuthTransport,
   creds: CredentialSource,
-  /** ms since the epoch; tests pass a clock they can move */
-  clock: () => number = Date.now,
+  extra: AuthorizerExtras = {},
 ): Authorizer {
   let scheme: 'none' | 'basic' | 'bearer' = 'none';
   let bearer: BearerRealm | undefined;
   const tokens = new Map<string, Token>();
   const pending = new Map<string, Promise<Token | undefined>>();
-  const now = clock;
+  const now = extra.clock ?? Date.now;
 
   /** The realm may get the credential: https, or plain http on the registry's own host. */
   const mayReceiveSecrets = (realm: URL): boolean =>
@@ -124,6 +134,10 @@ export function createAuthorizer(
       } else {
         if (service !== undefined) url.searchParams.set('service', service);
         for (const s of scopes) url.searchParams.append('scope', s);
+        if (credential !== undefined && extra.onIdentityToken !== undefined) {
+          url.searchParams.set('offline_token', 'true');
+          url.searchParams.set('client_id', 'cairn');
+        }
         res = await request(url, {
           method: 'GET',
           dispatcher: transport.dispatcher,
@@ -151,6 +165,9 @@ export function createAuthorizer(
           ? answer.access_token
           : '';
     if (value === '') return undefined;
+    if (typeof answer.refresh_token === 'string' && answer.refresh_token !== '') {
+      extra.onIdentityToken?.(answer.refresh_token);
+    }
     const seconds = Math.max(
       typeof answer.expires_in === 'number' ? answer.expires_in : 0,
       MIN_EXPIRY,
