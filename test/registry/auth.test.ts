@@ -522,6 +522,23 @@ describe.skipIf(!runnable)('registry auth against real registries', () => {
       expect(wrong.code).toBe(1);
     });
 
+    it('fetches tokens from an https realm with the same TLS flags as the registry', async () => {
+      const secureTokens = await startTokenServer({ users: { [TOKEN_USER]: TOKEN_PASS }, tls });
+      stops.push(secureTokens.stop);
+      expect(secureTokens.realm).toMatch(/^https:/);
+      const r = await startRegistry({ tls, token: secureTokens });
+      stops.push(r.stop);
+      const h = home();
+      const args = ['login', r.host, '-u', TOKEN_USER, '--password-stdin'];
+      expect((await cairn([...args, '--ca-file', tls.caCert], h, TOKEN_PASS)).code).toBe(0);
+      expect((await cairn([...args, '--tls-verify=false'], h, TOKEN_PASS)).code).toBe(0);
+      expect(secureTokens.requests.map((q) => [q.user, q.status])).toEqual([
+        [TOKEN_USER, 200],
+        [TOKEN_USER, 200],
+      ]);
+      secrets.push(...secureTokens.issued);
+    });
+
     it('presents a client certificate when the registry requires one', async () => {
       const h = home();
       const args = ['login', mtls.host, '-u', 'anyone', '-p', 'unused', '--ca-file', tls.caCert];

@@ -9,8 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes, sign } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import type { TlsFiles } from './tls.js';
 
 export interface TokenServerOptions {
   /** Accounts the server accepts (user → password). */
@@ -21,6 +23,8 @@ export interface TokenServerOptions {
   expiresIn?: number | null;
   /** Actions an anonymous client gets on any repository (default none: an empty access list). */
   anonymousActions?: string[];
+  /** Serve HTTPS with this server cert (makeTls) instead of plain HTTP. */
+  tls?: TlsFiles;
 }
 
 /** One request the server received, as it understood it. */
@@ -38,7 +42,7 @@ export interface TokenRequest {
 }
 
 export interface TokenServer {
-  /** `http://127.0.0.1:<port>/token` */
+  /** `http://127.0.0.1:<port>/token` (`https://` with `tls`) */
   realm: string;
   service: string;
   issuer: string;
@@ -237,16 +241,23 @@ export async function startTokenServer(o: TokenServerOptions): Promise<TokenServ
     answer(200, body);
   };
 
-  const server = http.createServer((req, res) => {
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     handle(req, res).catch(() => {
       res.destroy();
     });
-  });
+  };
+  const server =
+    o.tls === undefined
+      ? http.createServer(listener)
+      : https.createServer(
+          { cert: fs.readFileSync(o.tls.serverCert), key: fs.readFileSync(o.tls.serverKey) },
+          listener,
+        );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
   return {
-    realm: `http://127.0.0.1:${port}/token`,
+    realm: `${o.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}/token`,
     service,
     issuer,
     rootCertBundle: path.join(dir, 'token.pem'),
