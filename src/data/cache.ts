@@ -35,10 +35,16 @@ export function legacyLayout(cache: CacheLayout): CacheLayout {
   return { ...cache, legacy: true };
 }
 
+/** The folder holding the two-hex-digit prefixes, joined once per layout (this is per object). */
+const objectBases = new WeakMap<CacheLayout, string>();
+
 export function objectPath(cache: CacheLayout, md5: string): string {
-  return cache.legacy
-    ? path.join(cache.dir, md5.slice(0, 2), md5.slice(2))
-    : path.join(cache.dir, 'files', 'md5', md5.slice(0, 2), md5.slice(2));
+  let base = objectBases.get(cache);
+  if (base === undefined) {
+    base = cache.legacy ? path.join(cache.dir) : path.join(cache.dir, 'files', 'md5');
+    objectBases.set(cache, base);
+  }
+  return `${base}${path.sep}${md5.slice(0, 2)}${path.sep}${md5.slice(2)}`;
 }
 
 export function tempDir(cache: CacheLayout): string {
@@ -46,14 +52,13 @@ export function tempDir(cache: CacheLayout): string {
 }
 
 let tempCounter = 0;
+/** pid (read once: `process.pid` is a system call) and a tag telling this thread's temps apart */
+const tempPrefix = `${process.pid}-${randomBytes(4).toString('hex')}`;
 
 /** A fresh temp path inside the cache, on the same filesystem as the objects. */
 export function tempObjectPath(cache: CacheLayout): string {
   tempCounter += 1;
-  return path.join(
-    tempDir(cache),
-    `${process.pid}-${tempCounter}-${randomBytes(4).toString('hex')}`,
-  );
+  return `${tempDir(cache)}${path.sep}${tempPrefix}-${tempCounter}`;
 }
 
 const madeDirs = new Set<string>();
