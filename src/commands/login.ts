@@ -74,10 +74,10 @@ async function readAll(input: NodeJS.ReadableStream): Promise<string> {
 /** Asks one question on the terminal; `hidden` echoes nothing (raw mode, for passwords). */
 function ask(t: LoginTerminal, question: string, hidden: boolean): Promise<string> {
   return new Promise((resolve, reject) => {
-    t.output.write(question);
     let answer = '';
     const raw = hidden && t.input.setRawMode !== undefined;
-    if (raw) t.input.setRawMode?.(true);
+    if (raw) t.input.setRawMode?.(true); // before the prompt, so nothing typed after it echoes
+    t.output.write(question);
     const finish = (error?: Error): void => {
       t.input.removeListener('data', onData);
       if (raw) t.input.setRawMode?.(false);

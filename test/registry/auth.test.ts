@@ -446,7 +446,6 @@ describe.skipIf(!runnable)('registry auth against real registries', () => {
         await seen('Username: ');
         child.stdin.write(`${BASIC_USER}\n`);
         await seen('Password: ');
-        await new Promise((resolve) => setTimeout(resolve, 200)); // raw mode is on once asked
         child.stdin.write(`${BASIC_PASS}\r`);
         await seen('Login Succeeded');
         child.stdin.end();
