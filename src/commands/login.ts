@@ -3,7 +3,6 @@
  * `/v2/` through the same Authorizer pushes and pulls use, then keep them in Cairn's
  * credentials file (or the helper it names); logout forgets them.
  */
-import { request } from 'undici';
 import { CairnError } from '../core/errors.js';
 import { createAuthorizer } from '../oci/registry/auth.js';
 import {
@@ -14,6 +13,7 @@ import {
 } from '../oci/registry/credentials.js';
 import { createDispatcher, registryBaseUrl } from '../oci/registry/dispatcher.js';
 import type { Credential, RegistryOptions } from '../oci/registry/types.js';
+import { request } from '../oci/registry/undici-lite.js';
 import type { CommandContext } from './context.js';
 
 /** The terminal `login` may ask on: prompts go to `output`, answers come from `input`. */
@@ -160,9 +160,8 @@ export async function verifyCredential(
       const header = await authorizer.header([]);
       let res;
       try {
-        res = await request(url, {
+        res = await request(dispatcher, url, {
           method: 'GET',
-          dispatcher,
           headers: header === undefined ? {} : { authorization: header },
         });
       } catch (error) {

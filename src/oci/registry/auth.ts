@@ -4,10 +4,10 @@
  * OAuth2 refresh-token grant for identity tokens), cached per scope set until they expire.
  * Secrets never leave this module except in `Authorization` headers.
  */
-import { request } from 'undici';
 import { CairnError } from '../../core/errors.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import { createCredentialSource } from './credentials.js';
+import { request } from './undici-lite.js';
 import type {
   Authorizer,
   AuthTransport,
@@ -125,9 +125,8 @@ export function createAuthorizer(
           scope: scopes.join(' '),
         });
         if (service !== undefined) form.set('service', service);
-        res = await request(url, {
+        res = await request(transport.dispatcher, url.href, {
           method: 'POST',
-          dispatcher: transport.dispatcher,
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
           body: form.toString(),
         });
@@ -138,9 +137,8 @@ export function createAuthorizer(
           url.searchParams.set('offline_token', 'true');
           url.searchParams.set('client_id', 'cairn');
         }
-        res = await request(url, {
+        res = await request(transport.dispatcher, url.href, {
           method: 'GET',
-          dispatcher: transport.dispatcher,
           headers: credential === undefined ? {} : { authorization: basicHeader(credential) },
         });
       }
