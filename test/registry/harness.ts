@@ -2,6 +2,13 @@
  * Real CNCF distribution registries (Debian's `docker-registry`) for tests: each started on a
  * free loopback port with its own temp store and config, and stopped by PID with SIGTERM
  * (../shared/specs/oci-registry-peers.md §1: SIGINT is ignored; wait for `exit`, not `kill -0`).
+ *
+ *   startRegistry()                                  plain HTTP, no auth
+ *   startRegistry({ htpasswd: { alice: 'pw' } })     Basic auth (bcrypt htpasswd file)
+ *   startRegistry({ token: await startTokenServer({ users: { bob: 'pw' } }) })   Bearer auth
+ *   startRegistry({ tls: makeTls(), requireClientCert: true })   HTTPS from a test CA (± mTLS)
+ *   startFaultProxy(registry.url, { seed, errorRate, tooManyRate, resetRate, ... })
+ * Options combine (TLS with htpasswd or a token server); stop everything in afterAll.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
