@@ -62,10 +62,24 @@ export async function pushCommand(
       dest,
       concurrency: flags.concurrency ?? 5,
       sink: ctx.sink,
+      ...chunkSizeFromEnv(ctx.env),
     });
   } finally {
     await client.close();
   }
+}
+
+/** `CAIRN_PUSH_CHUNK_SIZE` (bytes; 0 = one PUT per blob) overrides the per-registry default. */
+function chunkSizeFromEnv(env: NodeJS.ProcessEnv): { chunkSize?: number } {
+  const raw = env.CAIRN_PUSH_CHUNK_SIZE;
+  if (raw === undefined || raw === '') return {};
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new CairnError('bad-env', `CAIRN_PUSH_CHUNK_SIZE=${raw} is not a byte count`, {
+      hint: 'Set it to a whole number of bytes, or 0 for one PUT per blob.',
+    });
+  }
+  return { chunkSize: n };
 }
 
 export async function pullCommand(ctx: CommandContext, reference: string, flags: RemoteFlags) {

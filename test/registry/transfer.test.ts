@@ -1,0 +1,336 @@
+// Push and pull against a real registry (distribution 2.8) with skopeo as the independent
+// client: ModelKits round-trip byte-identical through Cairn, skopeo and back; a no-op push sends
+// nothing; corrupt, missing and foreign content is refused with nothing corrupt stored.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CAIRN, HAVE_BUILD, cairn, listFiles, tempDir, writeTree } from '../modelkit/helpers.js';
+import { HAVE_REGISTRY, startFaultProxy, startRegistry, type RunningRegistry } from './harness.js';
+
+const run = promisify(execFile);
+const required = process.env.CAIRN_REQUIRE_TOOLS === '1';
+const HAVE_SKOPEO = fs.existsSync('/usr/bin/skopeo');
+const enabled = (HAVE_REGISTRY && HAVE_SKOPEO && HAVE_BUILD) || required;
+
+export const sha256 = (b: Buffer): string =>
+  `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/** A ModelKit source dir: a model file of `size` seeded bytes, a dataset and docs. */
+export function kitDir(root: string, size: number, seed = 1): string {
+  const dir = path.join(root, `src-${seed}`);
+  const model = Buffer.alloc(size);
+  for (let i = 0; i + 4 <= size; i += 4)
+    model.writeUInt32LE((Math.imul(i, 2654435761) + seed) >>> 0, i);
+  writeTree(dir, {
+    Kitfile:
+      'manifestVersion: 1.0.0\npackage:\n  name: roundtrip\n  authors: [cairn]\nmodel:\n  path: model.bin\ndatasets:\n  - name: train\n    path: data\ndocs:\n  - path: README.md\n',
+    'model.bin': model,
+    'data/a.csv': 'x,y\n1,2\n',
+    'data/b.csv': 'x,y\n3,4\n',
+    'README.md': `# roundtrip ${seed}\n`,
+  });
+  return dir;
+}
+
+export interface Env {
+  work: string;
+  home: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export function freshEnv(): Env {
+  const work = tempDir('cairn-reg-');
+  return { work, home: path.join(work, 'home'), env: { CAIRN_REGISTRY_PLAIN_HTTP: '1' } };
+}
+
+export async function cli(e: Env, args: string[], extra: NodeJS.ProcessEnv = {}) {
+  return cairn(args, { cwd: e.work, home: e.home, env: { ...e.env, ...extra } });
+}
+
+export async function cliJson<T>(
+  e: Env,
+  args: string[],
+  extra: NodeJS.ProcessEnv = {},
+): Promise<T> {
+  const r = await cli(e, [...args, '--json'], extra);
+  if (r.code !== 0) throw new Error(`cairn ${args.join(' ')} failed (${r.code}):\n${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+interface Transfer {
+  digest: string;
+  manifest: string;
+  blobs: {
+    digest: string;
+    size: number;
+    action: string;
+    resumedFrom: number;
+    transferred: number;
+  }[];
+}
+
+const skopeo = (...args: string[]) => run('/usr/bin/skopeo', args, { maxBuffer: 64 * 1024 * 1024 });
+
+/** Every file under `dir` with its bytes' digest. */
+function treeDigests(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of listFiles(dir)) out[f] = sha256(fs.readFileSync(path.join(dir, f)));
+  return out;
+}
+
+let reg: RunningRegistry | undefined;
+const R = (): RunningRegistry => {
+  if (reg === undefined) throw new Error('the registry did not start');
+  return reg;
+};
+beforeAll(async () => {
+  if (enabled) reg = await startRegistry();
+});
+afterAll(async () => {
+  await reg?.stop();
+});
+
+describe.skipIf(!enabled)('push and pull against distribution and skopeo', () => {
+  it('a pushed ModelKit pulls into a fresh store and unpacks byte-identical', async () => {
+    const a = freshEnv();
+    const src = kitDir(a.work, 3 * 1024 * 1024 + 17);
+    const ref = `${R().host}/cairn/roundtrip:v1`;
+    expect((await cli(a, ['pack', src, '-t', ref])).code).toBe(0);
+    const pushed = await cliJson<Transfer>(a, ['push', ref]);
+    expect(pushed.manifest).toBe('stored');
+    expect(pushed.blobs.map((b) => b.action)).toEqual([
+      'uploaded',
+      'uploaded',
+      'uploaded',
+      'uploaded',
+    ]);
+
+    const b = freshEnv();
+    const pulled = await cliJson<Transfer>(b, ['pull', ref]);
+    expect(pulled.digest).toBe(pushed.digest);
+    expect(pulled.blobs.every((x) => x.action === 'downloaded')).toBe(true);
+    // The registry serves the manifest byte-identical, and the store holds what was pushed.
+    const raw = (await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${ref}`)).stdout;
+    expect(sha256(Buffer.from(raw))).toBe(pushed.digest);
+    const out = path.join(b.work, 'out');
+    expect((await cli(b, ['unpack', ref, '-d', out])).code).toBe(0);
+    const want = treeDigests(src);
+    const got = treeDigests(out);
+    for (const f of ['model.bin', 'data/a.csv', 'data/b.csv', 'README.md'])
+      expect(got[f]).toBe(want[f]);
+    // Pulling again downloads nothing.
+    const again = await cliJson<Transfer>(b, ['pull', ref]);
+    expect(again.blobs.every((x) => x.action === 'present')).toBe(true);
+    expect(again.manifest).toBe('present');
+  });
+
+  it('skopeo copies what Cairn pushed to a layout and another repository; Cairn pulls that back', async () => {
+    const a = freshEnv();
+    const src = kitDir(a.work, 1024 * 1024, 2);
+    const ref = `${R().host}/cairn/skopeo-src:v1`;
+    await cli(a, ['pack', src, '-t', ref]);
+    const pushed = await cliJson<Transfer>(a, ['push', ref]);
+    const layout = path.join(a.work, 'layout');
+    await skopeo('copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${layout}:v1`);
+    const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')) as {
+      manifests: { digest: string }[];
+    };
+    expect(index.manifests[0]?.digest).toBe(pushed.digest);
+    const other = `${R().host}/other/copied:v2`;
+    await skopeo('copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${other}`);
+
+    const b = freshEnv();
+    const pulled = await cliJson<Transfer>(b, ['pull', other]);
+    expect(pulled.digest).toBe(pushed.digest);
+    const out = path.join(b.work, 'out');
+    expect((await cli(b, ['unpack', other, '-d', out])).code).toBe(0);
+    expect(treeDigests(out)['model.bin']).toBe(treeDigests(src)['model.bin']);
+  });
+
+  it('a no-op push sends no blob and no manifest, and takes one round of HEADs', async () => {
+    const a = freshEnv();
+    const src = kitDir(a.work, 2 * 1024 * 1024, 3);
+    const proxy = await startFaultProxy(R().url);
+    try {
+      const ref = `${proxy.host}/cairn/noop:v1`;
+      await cli(a, ['pack', src, '-t', ref]);
+      await cliJson<Transfer>(a, ['push', ref]);
+      const before = proxy.requests.length;
+      const second = await cliJson<Transfer>(a, ['push', ref]);
+      expect(second.manifest).toBe('present');
+      expect(second.blobs.every((x) => x.action === 'present')).toBe(true);
+      const after = proxy.requests.slice(before);
+      expect(after.filter((r) => r.method !== 'HEAD')).toEqual([]);
+      expect(after.reduce((s, r) => s + r.bytesIn, 0)).toBe(0);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('pushing to a second repository mounts the blobs instead of sending them', async () => {
+    const a = freshEnv();
+    const src = kitDir(a.work, 1024 * 1024, 4);
+    const proxy = await startFaultProxy(R().url);
+    try {
+      const ref = `${proxy.host}/cairn/mount-a:v1`;
+      await cli(a, ['pack', src, '-t', ref]);
+      await cliJson<Transfer>(a, ['push', ref]);
+      const before = proxy.requests.length;
+      const second = await cliJson<Transfer>(a, ['push', ref, `${proxy.host}/cairn/mount-b:v1`]);
+      expect(second.blobs.map((b) => b.action)).toEqual([
+        'mounted',
+        'mounted',
+        'mounted',
+        'mounted',
+      ]);
+      const after = proxy.requests.slice(before);
+      expect(after.filter((r) => r.kind === 'upload')).toEqual([]);
+      expect(
+        after.filter((r) => r.kind === 'upload-start').every((r) => r.path.includes('mount=')),
+      ).toBe(true);
+      // skopeo sees a complete ModelKit there.
+      const raw = await skopeo(
+        'inspect',
+        '--raw',
+        '--tls-verify=false',
+        `docker://${R().host}/cairn/mount-b:v1`,
+      );
+      expect(sha256(Buffer.from(raw.stdout))).toBe(second.digest);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('large blobs go up in PATCH chunks, several at once, and pull back identical', async () => {
+    const a = freshEnv();
+    const src = kitDir(a.work, 5 * 1024 * 1024 + 3, 5);
+    const proxy = await startFaultProxy(R().url);
+    try {
+      const ref = `${proxy.host}/cairn/chunked:v1`;
+      await cli(a, ['pack', src, '-t', ref]);
+      const pushed = await cliJson<Transfer>(a, ['push', ref, '--concurrency', '3'], {
+        CAIRN_PUSH_CHUNK_SIZE: String(1024 * 1024),
+      });
+      expect(proxy.count('PATCH', 'upload')).toBe(6); // 5 MiB + 3 B + tar headers → 6 chunks
+      const b = freshEnv();
+      const pulled = await cliJson<Transfer>(b, ['pull', ref, '--concurrency', '3']);
+      expect(pulled.digest).toBe(pushed.digest);
+      const out = path.join(b.work, 'out');
+      await cli(b, ['unpack', ref, '-d', out]);
+      expect(treeDigests(out)['model.bin']).toBe(treeDigests(src)['model.bin']);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+describe.skipIf(!enabled)('bad input from the registry', () => {
+  it('a blob corrupted in the registry is refused with the digests and URL; nothing is stored', async () => {
+    const a = freshEnv();
+    const src = kitDir(a.work, 512 * 1024, 6);
+    const ref = `${R().host}/cairn/corrupt:v1`;
+    await cli(a, ['pack', src, '-t', ref]);
+    const pushed = await cliJson<Transfer>(a, ['push', ref]);
+    const layer = pushed.blobs.find((x) => x.size >= 512 * 1024);
+    if (layer === undefined) throw new Error('no model layer');
+    const hex = layer.digest.slice('sha256:'.length);
+    const data = path.join(
+      R().storage,
+      'docker/registry/v2/blobs/sha256',
+      hex.slice(0, 2),
+      hex,
+      'data',
+    );
+    const bytes = fs.readFileSync(data);
+    bytes[1000] = (bytes[1000] ?? 0) ^ 0xff;
+    fs.writeFileSync(data, bytes);
+
+    const b = freshEnv();
+    const r = await cli(b, ['pull', ref]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`expected digest ${layer.digest}`);
+    expect(r.stderr).toContain(`${R().url}/v2/cairn/corrupt/blobs/${layer.digest}`);
+    const storage = path.join(b.home, 'storage');
+    expect(fs.existsSync(path.join(storage, 'blobs/sha256', hex))).toBe(false);
+    expect(fs.readdirSync(path.join(storage, 'ingest'))).toEqual([]);
+    expect(listFiles(storage).filter((f) => f.endsWith('-tags.json'))).toEqual([]);
+  });
+
+  it('a missing tag names the reference', async () => {
+    const a = freshEnv();
+    const r = await cli(a, ['pull', `${R().host}/cairn/roundtrip:nope`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${R().host}/cairn/roundtrip:nope was not found on the registry`);
+  });
+
+  it('a container image and an index are refused, saying what they are', async () => {
+    const repo = 'cairn/image';
+    const config = Buffer.from(
+      '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}',
+    );
+    const start = await fetch(`${R().url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    const loc = new URL(start.headers.get('location') ?? '', R().url);
+    loc.searchParams.set('digest', sha256(config));
+    expect((await fetch(loc, { method: 'PUT', body: config })).status).toBe(201);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: sha256(config),
+          size: config.length,
+        },
+        layers: [],
+      }),
+    );
+    const put = await fetch(`${R().url}/v2/${repo}/manifests/v1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+      body: manifest,
+    });
+    expect(put.status).toBe(201);
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: sha256(manifest),
+            size: manifest.length,
+          },
+        ],
+      }),
+    );
+    const putIndex = await fetch(`${R().url}/v2/${repo}/manifests/multi`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+      body: index,
+    });
+    expect(putIndex.status).toBe(201);
+
+    const a = freshEnv();
+    const image = await cli(a, ['pull', `${R().host}/${repo}:v1`]);
+    expect(image.code).toBe(1);
+    expect(image.stderr).toContain('is not a ModelKit');
+    expect(image.stderr).toContain('(a container image)');
+    const idx = await cli(a, ['pull', `${R().host}/${repo}:multi`]);
+    expect(idx.code).toBe(1);
+    expect(idx.stderr).toContain('is an image index');
+    expect(fs.existsSync(path.join(a.home, 'storage'))).toBe(true);
+    expect(listFiles(path.join(a.home, 'storage', 'blobs'))).toEqual([]);
+  });
+
+  it('push and pull name the registry as required, and a local-only reference is refused', async () => {
+    const a = freshEnv();
+    const r = await cli(a, ['pull', 'org/model:v1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('registry is required');
+  });
+});
+
+export { CAIRN };
