@@ -1,85 +1,22 @@
 // Push and pull against a real registry (distribution 2.8) with skopeo as the independent
 // client: ModelKits round-trip byte-identical through Cairn, skopeo and back; a no-op push sends
 // nothing; corrupt, missing and foreign content is refused with nothing corrupt stored.
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAIRN, HAVE_BUILD, cairn, listFiles, tempDir, writeTree } from '../modelkit/helpers.js';
-import { HAVE_REGISTRY, startFaultProxy, startRegistry, type RunningRegistry } from './harness.js';
-
-const run = promisify(execFile);
-const required = process.env.CAIRN_REQUIRE_TOOLS === '1';
-const HAVE_SKOPEO = fs.existsSync('/usr/bin/skopeo');
-const enabled = (HAVE_REGISTRY && HAVE_SKOPEO && HAVE_BUILD) || required;
-
-export const sha256 = (b: Buffer): string =>
-  `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-/** A ModelKit source dir: a model file of `size` seeded bytes, a dataset and docs. */
-export function kitDir(root: string, size: number, seed = 1): string {
-  const dir = path.join(root, `src-${seed}`);
-  const model = Buffer.alloc(size);
-  for (let i = 0; i + 4 <= size; i += 4)
-    model.writeUInt32LE((Math.imul(i, 2654435761) + seed) >>> 0, i);
-  writeTree(dir, {
-    Kitfile:
-      'manifestVersion: 1.0.0\npackage:\n  name: roundtrip\n  authors: [cairn]\nmodel:\n  path: model.bin\ndatasets:\n  - name: train\n    path: data\ndocs:\n  - path: README.md\n',
-    'model.bin': model,
-    'data/a.csv': 'x,y\n1,2\n',
-    'data/b.csv': 'x,y\n3,4\n',
-    'README.md': `# roundtrip ${seed}\n`,
-  });
-  return dir;
-}
-
-export interface Env {
-  work: string;
-  home: string;
-  env: NodeJS.ProcessEnv;
-}
-
-export function freshEnv(): Env {
-  const work = tempDir('cairn-reg-');
-  return { work, home: path.join(work, 'home'), env: { CAIRN_REGISTRY_PLAIN_HTTP: '1' } };
-}
-
-export async function cli(e: Env, args: string[], extra: NodeJS.ProcessEnv = {}) {
-  return cairn(args, { cwd: e.work, home: e.home, env: { ...e.env, ...extra } });
-}
-
-export async function cliJson<T>(
-  e: Env,
-  args: string[],
-  extra: NodeJS.ProcessEnv = {},
-): Promise<T> {
-  const r = await cli(e, [...args, '--json'], extra);
-  if (r.code !== 0) throw new Error(`cairn ${args.join(' ')} failed (${r.code}):\n${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-interface Transfer {
-  digest: string;
-  manifest: string;
-  blobs: {
-    digest: string;
-    size: number;
-    action: string;
-    resumedFrom: number;
-    transferred: number;
-  }[];
-}
-
-const skopeo = (...args: string[]) => run('/usr/bin/skopeo', args, { maxBuffer: 64 * 1024 * 1024 });
-
-/** Every file under `dir` with its bytes' digest. */
-function treeDigests(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const f of listFiles(dir)) out[f] = sha256(fs.readFileSync(path.join(dir, f)));
-  return out;
-}
+import { listFiles } from '../modelkit/helpers.js';
+import { startFaultProxy, startRegistry, type RunningRegistry } from './harness.js';
+import {
+  cli,
+  cliJson,
+  enabled,
+  freshEnv,
+  kitDir,
+  sha256,
+  skopeo,
+  treeDigests,
+  type Transfer,
+} from './transfer-helpers.js';
 
 let reg: RunningRegistry | undefined;
 const R = (): RunningRegistry => {
@@ -332,5 +269,3 @@ describe.skipIf(!enabled)('bad input from the registry', () => {
     expect(r.stderr).toContain('registry is required');
   });
 });
-
-export { CAIRN };
