@@ -7,9 +7,10 @@
 #   oci-image-tool       validates the OCI layout of the ModelKit store
 #   docker-registry      CNCF distribution, the registry the transport tests push to
 #   python3-onnx         ONNX's checker for the model examples/quickstart exports
+#   openssl              makes the CA, server and client certificates of the TLS registry tests
 # Needs root (CI is root); does nothing for packages already installed.
 set -euo pipefail
-packages=(python3-ruamel.yaml python3-onnx git git-lfs golang-go skopeo oci-image-tool docker-registry)
+packages=(python3-ruamel.yaml python3-onnx git git-lfs golang-go skopeo oci-image-tool docker-registry openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
