@@ -1,6 +1,7 @@
 /** The registry commands: push, pull, and list/info/inspect/rm of a remote ModelKit. */
 import { CairnError } from '../core/errors.js';
 import type { Sha256Digest } from '../oci/digest.js';
+import { registryAuthorizer } from '../oci/registry/auth.js';
 import { RegistryClient } from '../oci/registry/client.js';
 import type { RegistryOptions } from '../oci/registry/types.js';
 import {
@@ -40,7 +41,9 @@ export function clientFor(
   flags: RegistryFlags,
 ): RegistryClient {
   const options: RegistryOptions = registryOptions(flags, ctx.env);
-  return new RegistryClient(ref.registry, options);
+  return new RegistryClient(ref.registry, options, {
+    authorizer: (dispatcher) => registryAuthorizer(ref.registry, options, dispatcher),
+  });
 }
 
 export async function pushCommand(

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { CairnError } from '../../core/errors.js';
 import { createDispatcher, registryBaseUrl } from './dispatcher.js';
+import { unauthorizedError } from './auth.js';
 import type { Authorizer, RegistryOptions } from './types.js';
 import { request } from './undici-lite.js';
 
@@ -111,7 +112,8 @@ export function transientStatus(status: number): boolean {
 
 export interface ClientOptions {
   dispatcher?: Dispatcher;
-  authorizer?: Authorizer;
+  /** the Authorizer, made for the client's dispatcher (default: anonymous) */
+  authorizer?: Authorizer | ((dispatcher: Dispatcher) => Authorizer);
   retry?: RetryPolicy;
 }
 
@@ -130,7 +132,10 @@ export class RegistryClient {
     this.base = registryBaseUrl(registry, options);
     this.#ownDispatcher = o.dispatcher === undefined;
     this.#dispatcher = o.dispatcher ?? createDispatcher(options, 16);
-    this.#auth = o.authorizer ?? anonymousAuthorizer;
+    this.#auth =
+      typeof o.authorizer === 'function'
+        ? o.authorizer(this.#dispatcher)
+        : (o.authorizer ?? anonymousAuthorizer);
     this.retry = o.retry ?? DEFAULT_RETRY;
   }
 
@@ -173,7 +178,7 @@ export class RegistryClient {
   }
 
   /** The RegistryError for an answer nobody expected (reads at most 64 KiB of its body). */
-  async errorOf(method: string, res: Response): Promise<RegistryError> {
+  async errorOf(method: string, res: Response): Promise<CairnError> {
     let text = '';
     if (method !== 'HEAD') {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -197,17 +202,7 @@ export class RegistryClient {
     } catch {
       // not an OCI error body: keep the text
     }
-    if (res.status === 401) {
-      return new RegistryError(
-        {
-          status: 401,
-          method,
-          url: res.url,
-          detail: `the registry ${this.registry} refused access`,
-        },
-        `Log in first: cairn login ${this.registry}`,
-      );
-    }
+    if (res.status === 401) return unauthorizedError(this.registry, method, res.url);
     if (res.status === 403) {
       return new RegistryError(
         {
