@@ -253,6 +253,9 @@ program
   );
 
 // ModelKits (src/modelkit, src/oci)
+// Registry transfers: the transport flags on the ModelKit commands that can reach a registry.
+const { withRegistryFlags: registryFlagsOf } = await import('../commands/registry-flags.js');
+type RemoteFlags = import('../commands/remote.js').RemoteFlags;
 const kitopsOption = (): Option =>
   new Option('--kitops', "use kit's local store ($KITOPS_HOME/storage) instead of Cairn's");
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -301,9 +304,11 @@ program
     ),
   );
 
-program
+const unpackCommand = program
   .command('unpack <ref>')
-  .description('extract a ModelKit from the local store into a directory')
+  .description(
+    'extract a ModelKit from the local store (or, if not there, its registry) into a directory',
+  )
   .option('-d, --dir <dir>', 'where to unpack', '.')
   .option('-o, --overwrite', 'replace existing files')
   .option('-i, --ignore-existing', 'keep existing files and skip those entries')
@@ -313,77 +318,114 @@ program
     collect,
     [],
   )
-  .addOption(kitopsOption())
-  .action(
-    action(
-      async (
+  .addOption(kitopsOption());
+registryFlagsOf(unpackCommand, true).action(
+  action(
+    async (
+      ctx,
+      ref: string,
+      opts: {
+        dir: string;
+        overwrite?: boolean;
+        ignoreExisting?: boolean;
+        filter: string[];
+        kitops?: boolean;
+      } & RemoteFlags,
+    ) => {
+      const { formatUnpack } = await import('../commands/kit-unpack.js');
+      const { unpackLocalOrRemote } = await import('../commands/remote-kit.js');
+      const result = await unpackLocalOrRemote(
         ctx,
-        ref: string,
-        opts: {
-          dir: string;
-          overwrite?: boolean;
-          ignoreExisting?: boolean;
-          filter: string[];
-          kitops?: boolean;
-        },
-      ) => {
-        const { kitUnpack, formatUnpack } = await import('../commands/kit-unpack.js');
-        const result = await kitUnpack(ctx, ref, {
+        ref,
+        {
           dir: opts.dir,
           overwrite: opts.overwrite === true,
           ignoreExisting: opts.ignoreExisting === true,
           filters: opts.filter,
           kitops: opts.kitops === true,
-        });
-        return { json: result, text: formatUnpack(result) };
-      },
-    ),
-  );
+        },
+        opts,
+      );
+      return { json: result, text: formatUnpack(result) };
+    },
+  ),
+);
 
-program
-  .command('list [repository]')
-  .description('list the ModelKits in the local store')
-  .addOption(kitopsOption())
-  .action(
-    action(async (ctx, repository: string | undefined, opts: { kitops?: boolean }) => {
+registryFlagsOf(
+  program
+    .command('list [repository]')
+    .description('list the ModelKits in the local store, or the tags of REGISTRY/REPO')
+    .option('--local', 'list a registry repository as stored locally, not on the registry')
+    .addOption(kitopsOption()),
+  true,
+).action(
+  action(
+    async (
+      ctx,
+      repository: string | undefined,
+      opts: { kitops?: boolean; local?: boolean } & RemoteFlags,
+    ) => {
       const { kitList, formatList } = await import('../commands/kit.js');
-      const rows = await kitList(ctx, {
-        ...(repository === undefined ? {} : { repo: repository }),
-        kitops: opts.kitops === true,
-      });
+      const remote = await import('../commands/remote-kit.js');
+      const rows =
+        opts.local !== true && remote.namesRegistry(repository)
+          ? await remote.remoteList(ctx, repository ?? '', opts)
+          : await kitList(ctx, {
+              ...(repository === undefined ? {} : { repo: repository }),
+              kitops: opts.kitops === true,
+            });
       return {
         json: rows.map(({ bytes: _b, ...r }) => r),
         text: formatList(rows),
       };
-    }),
-  );
+    },
+  ),
+);
 
-program
-  .command('info <ref>')
-  .description("print a ModelKit's Kitfile (config) as YAML")
-  .option('-f, --filter <field>', 'a dotted field such as .model.path')
-  .addOption(kitopsOption())
-  .action(
-    action(async (ctx, ref: string, opts: { filter?: string; kitops?: boolean }) => {
+registryFlagsOf(
+  program
+    .command('info <ref>')
+    .description("print a ModelKit's Kitfile (config) as YAML")
+    .option('-f, --filter <field>', 'a dotted field such as .model.path')
+    .option('-r, --remote', 'read it from the registry instead of the local store')
+    .addOption(kitopsOption()),
+).action(
+  action(
+    async (
+      ctx,
+      ref: string,
+      opts: { filter?: string; kitops?: boolean; remote?: boolean } & RemoteFlags,
+    ) => {
+      if (opts.remote === true) {
+        const { remoteInfo } = await import('../commands/remote-kit.js');
+        return remoteInfo(ctx, ref, opts);
+      }
       const { kitInfo } = await import('../commands/kit.js');
       return kitInfo(ctx, ref, {
         ...(opts.filter === undefined ? {} : { filter: opts.filter }),
         kitops: opts.kitops === true,
       });
-    }),
-  );
+    },
+  ),
+);
 
-program
-  .command('inspect <ref>')
-  .description("print a ModelKit's digest, manifest and Kitfile as JSON")
-  .addOption(kitopsOption())
-  .action(
-    action(async (ctx, ref: string, opts: { kitops?: boolean }) => {
-      const { kitInspect } = await import('../commands/kit.js');
-      const result = await kitInspect(ctx, ref, { kitops: opts.kitops === true });
-      return { json: result, text: JSON.stringify(result, null, 2) };
-    }),
-  );
+registryFlagsOf(
+  program
+    .command('inspect <ref>')
+    .description("print a ModelKit's digest, manifest and Kitfile as JSON")
+    .option('-r, --remote', 'read it from the registry instead of the local store')
+    .addOption(kitopsOption()),
+).action(
+  action(async (ctx, ref: string, opts: { kitops?: boolean; remote?: boolean } & RemoteFlags) => {
+    const { kitInspect } = await import('../commands/kit.js');
+    const { remoteInspect } = await import('../commands/remote-kit.js');
+    const result =
+      opts.remote === true
+        ? await remoteInspect(ctx, ref, opts)
+        : await kitInspect(ctx, ref, { kitops: opts.kitops === true });
+    return { json: result, text: JSON.stringify(result, null, 2) };
+  }),
+);
 
 program
   .command('tag <source> <target>')
@@ -397,26 +439,46 @@ program
     }),
   );
 
-program
-  .command('rm [refs...]')
-  .alias('remove')
-  .description('remove ModelKits from the local store (by tag or digest) and unused blobs')
-  .option('-f, --force', 'remove the ModelKit even if other tags point to it')
-  .option('-a, --all', 'remove untagged ModelKits (with --force: everything)')
-  .addOption(kitopsOption())
-  .action(
-    action(
-      async (ctx, refs: string[], opts: { force?: boolean; all?: boolean; kitops?: boolean }) => {
-        const { kitRemove, formatRemoved } = await import('../commands/kit.js');
-        const result = await kitRemove(ctx, refs, {
+registryFlagsOf(
+  program
+    .command('rm [refs...]')
+    .alias('remove')
+    .description('remove ModelKits from the local store (by tag or digest) and unused blobs')
+    .option('-f, --force', 'remove the ModelKit even if other tags point to it')
+    .option('-a, --all', 'remove untagged ModelKits (with --force: everything)')
+    .option('-r, --remote', 'delete the manifest from the registry instead')
+    .addOption(kitopsOption()),
+).action(
+  action(
+    async (
+      ctx,
+      refs: string[],
+      opts: { force?: boolean; all?: boolean; kitops?: boolean; remote?: boolean } & RemoteFlags,
+    ) => {
+      if (opts.remote === true) {
+        const { remoteRemove, formatRemoteRemoved } = await import('../commands/remote-kit.js');
+        if (refs.length !== 1 || opts.all === true) {
+          const { CairnError } = await import('../core/errors.js');
+          throw new CairnError('bad-flag', 'rm --remote takes exactly one reference', {
+            hint: 'e.g. cairn rm --remote registry.example.com/org/model:v1',
+          });
+        }
+        const removed = await remoteRemove(ctx, refs[0] ?? '', {
+          ...opts,
           force: opts.force === true,
-          all: opts.all === true,
-          kitops: opts.kitops === true,
         });
-        return { json: result, text: formatRemoved(result) };
-      },
-    ),
-  );
+        return { json: removed, text: formatRemoteRemoved(removed) };
+      }
+      const { kitRemove, formatRemoved } = await import('../commands/kit.js');
+      const result = await kitRemove(ctx, refs, {
+        force: opts.force === true,
+        all: opts.all === true,
+        kitops: opts.kitops === true,
+      });
+      return { json: result, text: formatRemoved(result) };
+    },
+  ),
+);
 
 program
   .command('diff <a> <b>')
@@ -514,42 +576,36 @@ loginFlags
 // End of registry login
 
 // Registry transfers (src/oci/registry, src/commands/remote.ts)
-const transferFlags = await import('../commands/registry-flags.js');
-type TransferFlags = import('../commands/remote.js').RemoteFlags;
 
-transferFlags
-  .withRegistryFlags(
-    program
-      .command('push <source> [destination]')
-      .description(
-        'upload a ModelKit from the local store to a registry (destination defaults to source)',
-      )
-      .addOption(kitopsOption()),
-    true,
-  )
-  .action(
-    action(async (ctx, source: string, destination: string | undefined, opts: TransferFlags) => {
-      const { pushCommand, formatTransfer } = await import('../commands/remote.js');
-      const result = await pushCommand(ctx, source, destination, opts);
-      return { json: result, text: formatTransfer('Pushed', result) };
-    }),
-  );
+registryFlagsOf(
+  program
+    .command('push <source> [destination]')
+    .description(
+      'upload a ModelKit from the local store to a registry (destination defaults to source)',
+    )
+    .addOption(kitopsOption()),
+  true,
+).action(
+  action(async (ctx, source: string, destination: string | undefined, opts: RemoteFlags) => {
+    const { pushCommand, formatTransfer } = await import('../commands/remote.js');
+    const result = await pushCommand(ctx, source, destination, opts);
+    return { json: result, text: formatTransfer('Pushed', result) };
+  }),
+);
 
-transferFlags
-  .withRegistryFlags(
-    program
-      .command('pull <ref>')
-      .description('download a ModelKit from a registry into the local store')
-      .addOption(kitopsOption()),
-    true,
-  )
-  .action(
-    action(async (ctx, ref: string, opts: TransferFlags) => {
-      const { pullCommand, formatTransfer } = await import('../commands/remote.js');
-      const result = await pullCommand(ctx, ref, opts);
-      return { json: result, text: formatTransfer('Pulled', result) };
-    }),
-  );
+registryFlagsOf(
+  program
+    .command('pull <ref>')
+    .description('download a ModelKit from a registry into the local store')
+    .addOption(kitopsOption()),
+  true,
+).action(
+  action(async (ctx, ref: string, opts: RemoteFlags) => {
+    const { pullCommand, formatTransfer } = await import('../commands/remote.js');
+    const result = await pullCommand(ctx, ref, opts);
+    return { json: result, text: formatTransfer('Pulled', result) };
+  }),
+);
 
 // Pipelines (src/pipeline)
 program

@@ -269,3 +269,102 @@ describe.skipIf(!enabled)('bad input from the registry', () => {
     expect(r.stderr).toContain('registry is required');
   });
 });
+
+describe.skipIf(!enabled)('remote ModelKits: list, info, inspect, rm and unpack', () => {
+  it('list agrees with skopeo list-tags, leaving out what is not a ModelKit', async () => {
+    const a = freshEnv();
+    const repo = `${R().host}/cairn/listing`;
+    await cli(a, ['pack', kitDir(a.work, 4096, 21), '-t', `${repo}:v1,v2`]);
+    await cli(a, ['pack', kitDir(a.work, 8192, 22), '-t', `${repo}:v3`]);
+    for (const t of ['v1', 'v2', 'v3'])
+      expect((await cli(a, ['push', `${repo}:${t}`])).code).toBe(0);
+    // A container image tag in the same repository is skipped, as kit does.
+    await skopeo(
+      'copy',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `docker://${R().host}/cairn/image:v1`,
+      `docker://${repo}:image`,
+    );
+    const listed = JSON.parse(
+      (await skopeo('list-tags', '--tls-verify=false', `docker://${repo}`)).stdout,
+    ) as {
+      Tags: string[];
+    };
+    expect([...listed.Tags].sort()).toEqual(['image', 'v1', 'v2', 'v3']);
+    const rows = await cliJson<
+      { repo: string; digest: string; tags: string[]; modelName: string }[]
+    >(a, ['list', repo]);
+    expect(rows.flatMap((r) => r.tags).sort()).toEqual(['v1', 'v2', 'v3']);
+    expect(rows.find((r) => r.tags.includes('v1'))?.tags).toEqual(['v1', 'v2']);
+    expect(rows.every((r) => r.modelName === 'roundtrip' && r.repo === repo)).toBe(true);
+    // --local lists the local store's view of the same repository.
+    const local = await cliJson<{ tags: string[] }[]>(a, ['list', repo, '--local']);
+    expect(local.flatMap((r) => r.tags).sort()).toEqual(['v1', 'v2', 'v3']);
+  });
+
+  it('info and inspect --remote match the local store after a pull', async () => {
+    const a = freshEnv();
+    const ref = `${R().host}/cairn/listing:v3`;
+    const remote = await cliJson<unknown>(a, ['inspect', '--remote', ref]);
+    const info = await cli(a, ['info', '--remote', ref]);
+    expect(info.code).toBe(0);
+    expect(info.stdout).toContain('name: roundtrip');
+    await cliJson<Transfer>(a, ['pull', ref]);
+    expect(await cliJson<unknown>(a, ['inspect', ref])).toEqual(remote);
+    expect((await cli(a, ['info', ref])).stdout).toBe(info.stdout);
+  });
+
+  it('unpack of a remote reference fetches only the selected layers and stores nothing', async () => {
+    const a = freshEnv();
+    const src = kitDir(a.work, 256 * 1024, 23);
+    const proxy = await startFaultProxy(R().url);
+    try {
+      const ref = `${proxy.host}/cairn/partial:v1`;
+      await cli(a, ['pack', src, '-t', ref]);
+      const pushed = await cliJson<Transfer>(a, ['push', ref]);
+      const b = freshEnv();
+      const seen = proxy.requests.length;
+      const out = path.join(b.work, 'out');
+      const r = await cli(b, ['unpack', ref, '--filter', 'datasets', '-d', out]);
+      expect(r.code).toBe(0);
+      expect(listFiles(out)).toEqual(['data/a.csv', 'data/b.csv']);
+      const fetched = proxy.requests
+        .slice(seen)
+        .filter((x) => x.method === 'GET' && x.kind === 'blob')
+        .map((x) => x.digest);
+      const [config, model, data, docs] = pushed.blobs.map((x) => x.digest);
+      expect(fetched.sort()).toEqual([config, data].sort());
+      expect(fetched).not.toContain(model);
+      expect(fetched).not.toContain(docs);
+      const storage = path.join(b.home, 'storage');
+      expect(listFiles(path.join(storage, 'blobs'))).toEqual([]);
+      expect(fs.readdirSync(path.join(storage, 'ingest'))).toEqual([]);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('rm --remote deletes by digest and refuses to take other tags along unless forced', async () => {
+    const a = freshEnv();
+    const repo = `${R().host}/cairn/listing`;
+    const shared = await cli(a, ['rm', '--remote', `${repo}:v1`]);
+    expect(shared.code).toBe(1);
+    expect(shared.stderr).toContain('with the tags v2');
+    const one = await cliJson<{ tags: string[] }>(a, ['rm', '--remote', `${repo}:v3`]);
+    expect(one.tags).toEqual(['v3']);
+    const forced = await cliJson<{ tags: string[] }>(a, [
+      'rm',
+      '--remote',
+      '--force',
+      `${repo}:v1`,
+    ]);
+    expect(forced.tags).toEqual(['v1', 'v2']);
+    const left = JSON.parse(
+      (await skopeo('list-tags', '--tls-verify=false', `docker://${repo}`)).stdout,
+    ) as {
+      Tags: string[];
+    };
+    expect(left.Tags).toEqual(['image']);
+  });
+});

@@ -1,0 +1,346 @@
+/**
+ * ModelKits read straight from a registry, without storing them: `list REGISTRY/REPO`,
+ * `info --remote`, `inspect --remote`, `rm --remote`, and `unpack` of a reference that is not in
+ * the local store, which downloads only the layers its filters select into a temp dir.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { CairnError } from '../core/errors.js';
+import { tempSibling } from '../core/fs.js';
+import type { Sha256Digest } from '../oci/digest.js';
+import { LocalStore } from '../oci/layout.js';
+import type { ImageManifest } from '../oci/manifest.js';
+import { ANNOTATION_CLI_VERSION, ANNOTATION_KITFILE } from '../oci/media-types.js';
+import {
+  displayRepository,
+  formatReference,
+  parseReference,
+  DEFAULT_REGISTRY,
+  referenceFor,
+  withDigest,
+  type OciReference,
+} from '../oci/reference.js';
+import type { RegistryClient } from '../oci/registry/client.js';
+import { downloadBlob } from '../oci/registry/download.js';
+import {
+  asModelKit,
+  deleteManifest,
+  fetchManifest,
+  fetchSmallBlob,
+  headManifest,
+  listTags,
+  MAX_MANIFEST_BYTES,
+} from '../oci/registry/manifests.js';
+import { mapLimit } from '../oci/registry/transfer.js';
+import { kitfileFromConfigJson, type Kitfile } from '../modelkit/kitfile.js';
+import { modelKitFormat, NotAModelKitError, synthesiseKitfile } from '../modelkit/read.js';
+import { MAX_MODEL_REF_CHAIN } from '../modelkit/chain.js';
+import { pairLayers, unpack, type UnpackResult } from '../modelkit/unpack.js';
+import { parseFilter, selected, type UnpackFilter } from '../modelkit/unpack-filter.js';
+import type { CommandContext } from './context.js';
+import { formatSize, openStore, selectField, type ListRow } from './kit.js';
+import { clientFor, remoteReference, type RemoteFlags } from './remote.js';
+
+export interface RemoteKit {
+  ref: OciReference;
+  digest: Sha256Digest;
+  manifest: ImageManifest;
+  kitfile: Kitfile | undefined;
+  synthesised: boolean;
+  /** the config blob's bytes (verified) */
+  config: Buffer;
+}
+
+/** Manifest and Kitfile of a remote ModelKit (the config is fetched, verified, not stored). */
+export async function fetchRemoteKit(
+  client: RegistryClient,
+  ref: OciReference,
+): Promise<RemoteKit> {
+  const fetched = await fetchManifest(client, ref);
+  const manifest = asModelKit(ref, fetched);
+  const format = modelKitFormat(manifest);
+  const { config } = manifest;
+  if (config.size > MAX_MANIFEST_BYTES) {
+    throw new NotAModelKitError(
+      'config-too-large',
+      `${formatReference(ref)}: the config is ${config.size} bytes; refusing more than ${MAX_MANIFEST_BYTES}`,
+    );
+  }
+  const bytes = await fetchSmallBlob(client, ref.repository, config.digest, config.size);
+  const text = bytes.toString('utf8');
+  const base = { ref, digest: fetched.digest, manifest, config: bytes };
+  if (format === 'kit') {
+    return {
+      ...base,
+      kitfile: kitfileFromConfigJson(text, `config ${config.digest}`),
+      synthesised: false,
+    };
+  }
+  const annotated = manifest.annotations?.[ANNOTATION_KITFILE];
+  if (annotated !== undefined) {
+    return {
+      ...base,
+      kitfile: kitfileFromConfigJson(annotated, `manifest ${fetched.digest}`),
+      synthesised: false,
+    };
+  }
+  return { ...base, kitfile: synthesiseKitfile(manifest, text, fetched.digest), synthesised: true };
+}
+
+async function withClient<T>(
+  ctx: CommandContext,
+  ref: OciReference,
+  flags: RemoteFlags,
+  body: (client: RegistryClient) => Promise<T>,
+): Promise<T> {
+  const client = clientFor(ctx, ref, flags);
+  try {
+    return await body(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** `list REGISTRY/REPO`: the repository's tags that are ModelKits, grouped by manifest. */
+export async function remoteList(
+  ctx: CommandContext,
+  repository: string,
+  flags: RemoteFlags,
+): Promise<ListRow[]> {
+  const ref = remoteReference(repository, 'list');
+  return withClient(ctx, ref, flags, async (client) => {
+    const tags = await listTags(client, ref.repository);
+    const found = await mapLimit(tags, flags.concurrency ?? 5, async (tag) => {
+      try {
+        return {
+          tag,
+          kit: await fetchRemoteKit(
+            client,
+            referenceFor(ref.registry, ref.repository, tag, undefined),
+          ),
+        };
+      } catch (error) {
+        if (error instanceof NotAModelKitError) return undefined; // images and indexes: not listed
+        throw error;
+      }
+    });
+    const rows = new Map<string, ListRow>();
+    for (const f of found) {
+      if (f === undefined) continue;
+      const row = rows.get(f.kit.digest);
+      if (row !== undefined) {
+        row.tags.push(f.tag);
+        continue;
+      }
+      const bytes = (f.kit.manifest.layers ?? []).reduce((s, l) => s + l.size, 0);
+      rows.set(f.kit.digest, {
+        repo: displayRepository(ref.registry, ref.repository),
+        digest: f.kit.digest,
+        tags: [f.tag],
+        modelName: f.kit.kitfile?.package.name ?? '',
+        size: formatSize(bytes),
+        author: f.kit.kitfile?.package.authors?.[0] ?? '',
+        bytes,
+      });
+    }
+    for (const r of rows.values()) r.tags.sort();
+    return [...rows.values()];
+  });
+}
+
+export async function remoteInfo(
+  ctx: CommandContext,
+  reference: string,
+  flags: RemoteFlags & { filter?: string },
+) {
+  const ref = remoteReference(reference, 'info');
+  const { kitfile } = await withClient(ctx, ref, flags, (c) => fetchRemoteKit(c, ref));
+  if (kitfile === undefined) throw new CairnError('no-kitfile', `${reference} carries no Kitfile`);
+  const { kitfileToYaml } = await import('../modelkit/kitfile-yaml.js');
+  if (flags.filter === undefined)
+    return { json: kitfile as unknown, text: kitfileToYaml(kitfile, true) };
+  const value = selectField(kitfile, flags.filter);
+  return { json: value, text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) };
+}
+
+export async function remoteInspect(ctx: CommandContext, reference: string, flags: RemoteFlags) {
+  const ref = remoteReference(reference, 'inspect');
+  const kit = await withClient(ctx, ref, flags, (c) => fetchRemoteKit(c, ref));
+  return {
+    digest: kit.digest,
+    cliVersion: kit.manifest.annotations?.[ANNOTATION_CLI_VERSION] ?? 'unknown',
+    kitfile: kit.kitfile ?? null,
+    manifest: kit.manifest,
+  };
+}
+
+export interface RemoteRemoved {
+  reference: string;
+  digest: Sha256Digest;
+  /** every tag that pointed at the deleted manifest (the one named included) */
+  tags: string[];
+}
+
+/**
+ * `rm --remote`: registries delete manifests by digest, which removes every tag pointing at it.
+ * Removing by tag therefore refuses when other tags share the manifest, unless `force`.
+ */
+export async function remoteRemove(
+  ctx: CommandContext,
+  reference: string,
+  flags: RemoteFlags & { force: boolean },
+): Promise<RemoteRemoved> {
+  const ref = remoteReference(reference, 'rm --remote');
+  return withClient(ctx, ref, flags, async (client) => {
+    let digest = ref.digest;
+    if (digest === undefined) {
+      const head = await headManifest(client, ref);
+      if (head === undefined) {
+        throw new CairnError(
+          'manifest-unknown',
+          `${formatReference(ref)} was not found on the registry`,
+          {
+            hint: `\`cairn list ${ref.registry}/${ref.repository}\` shows the tags there.`,
+          },
+        );
+      }
+      digest = head.digest ?? (await fetchManifest(client, ref)).digest;
+    }
+    const target = digest;
+    const tags = await listTags(client, ref.repository).catch(() => [] as string[]);
+    const sharing = (
+      await mapLimit(tags, flags.concurrency ?? 5, async (t) => {
+        const h = await headManifest(
+          client,
+          referenceFor(ref.registry, ref.repository, t, undefined),
+        );
+        return h?.digest === target ? t : undefined;
+      })
+    ).filter((t): t is string => t !== undefined);
+    const others = sharing.filter((t) => t !== ref.tag);
+    if (ref.tag !== undefined && others.length > 0 && !flags.force) {
+      throw new CairnError(
+        'shared-manifest',
+        `${formatReference(ref)} shares its manifest ${target} with the tags ${others.join(', ')}; the registry can only delete the manifest, which removes them all`,
+        { hint: 'Pass --force to delete the manifest and every tag pointing to it.' },
+      );
+    }
+    await deleteManifest(client, ref.repository, target);
+    return {
+      reference: formatReference(withDigest(ref, target)),
+      digest: target,
+      tags: sharing.sort(),
+    };
+  });
+}
+
+export function formatRemoteRemoved(r: RemoteRemoved): string {
+  const tags =
+    r.tags.length === 0
+      ? ''
+      : `\nTags removed with it (the registry deletes by digest): ${r.tags.join(', ')}`;
+  return `Deleted ${r.reference} from the registry${tags}`;
+}
+
+export interface RemoteUnpackOptions {
+  dir: string;
+  overwrite: boolean;
+  ignoreExisting: boolean;
+  filters: string[];
+}
+
+/**
+ * Unpacks a ModelKit from the registry: the config and the selected layers are downloaded into
+ * a temp store under `ingest/` (swept if this process dies), unpacked, and deleted.
+ */
+export async function remoteUnpack(
+  ctx: CommandContext,
+  reference: string,
+  o: RemoteUnpackOptions,
+  flags: RemoteFlags,
+): Promise<UnpackResult> {
+  const ref = remoteReference(reference, 'unpack');
+  const filters = o.filters.map(parseFilter);
+  const store = await openStore(ctx, flags);
+  const tmpRoot = tempSibling(path.join(store.root, 'ingest', 'unpack'));
+  const tmp = await LocalStore.open(tmpRoot);
+  try {
+    return await withClient(ctx, ref, flags, async (client) => {
+      const fetchInto = async (r: OciReference, f: readonly UnpackFilter[]) => {
+        const kit = await fetchRemoteKit(client, r);
+        if (kit.kitfile === undefined)
+          throw new CairnError('no-kitfile', `${formatReference(r)} carries no Kitfile`);
+        const wanted = pairLayers(kit.manifest, kit.kitfile, kit.digest)
+          .filter((p) => selected(f, p.section, p.entry))
+          .map((p) => p.layer);
+        await tmp.putBlob(kit.config);
+        const blobs = wanted.filter(
+          (d, i, all) => all.findIndex((x) => x.digest === d.digest) === i,
+        );
+        await mapLimit(blobs, flags.concurrency ?? 5, (d) =>
+          downloadBlob(client, tmp, r.repository, d),
+        );
+        return {
+          manifest: kit.manifest,
+          digest: kit.digest,
+          kitfile: kit.kitfile,
+          synthesised: kit.synthesised,
+        };
+      };
+      const loaded = await fetchInto(ref, filters);
+      const seen = new Set<string>([reference]);
+      const ratio = Number(ctx.env.CAIRN_UNPACK_MAX_RATIO ?? '1000');
+      return unpack({
+        store: tmp,
+        ...loaded,
+        dir: path.resolve(ctx.cwd, o.dir),
+        filters,
+        overwrite: o.overwrite,
+        ignoreExisting: o.ignoreExisting,
+        sink: ctx.sink,
+        maxRatio: Number.isFinite(ratio) && ratio > 0 ? ratio : 1000,
+        resolveParent: async (parent) => {
+          if (seen.has(parent) || seen.size > MAX_MODEL_REF_CHAIN) {
+            throw new CairnError('ref-cycle', `Found cycle in modelkit references at ${parent}`);
+          }
+          seen.add(parent);
+          return fetchInto(remoteReference(parent, 'unpack'), [
+            { types: new Set(['model']), ids: [] },
+          ]);
+        },
+      });
+    });
+  } finally {
+    await fsp.rm(tmpRoot, { recursive: true, force: true });
+  }
+}
+
+/** `unpack REF`: the local store first; a reference naming a registry falls back to it. */
+export async function unpackLocalOrRemote(
+  ctx: CommandContext,
+  reference: string,
+  o: RemoteUnpackOptions & { kitops: boolean },
+  flags: RemoteFlags,
+): Promise<UnpackResult> {
+  const { kitUnpack } = await import('./kit-unpack.js');
+  const { NotFoundError } = await import('../oci/local-repo.js');
+  try {
+    return await kitUnpack(ctx, reference, o);
+  } catch (error) {
+    if (
+      !(error instanceof NotFoundError) ||
+      parseReference(reference).ref.registry === DEFAULT_REGISTRY
+    ) {
+      throw error;
+    }
+  }
+  if (o.overwrite && o.ignoreExisting) {
+    throw new CairnError('bad-flag', '--overwrite and --ignore-existing cannot be used together');
+  }
+  return remoteUnpack(ctx, reference, o, flags);
+}
+
+/** True when `list` was given a repository on a registry (kit lists those remotely). */
+export function namesRegistry(repository: string | undefined): boolean {
+  return repository !== undefined && parseReference(repository).ref.registry !== DEFAULT_REGISTRY;
+}
