@@ -14,7 +14,10 @@ import type { RegistryClient } from './client.js';
 import { downloadBlob } from './download.js';
 import { asModelKit, fetchManifest, headManifest, putManifest } from './manifests.js';
 import { mountCandidates, recordOrigins } from './origins.js';
-import { chunkSizeFor, uploadBlob } from './upload.js';
+import { blobExists, chunkSizeFor, uploadBlob } from './upload.js';
+
+/** HEAD requests in flight at once when checking what a registry already has */
+const HEAD_CONCURRENCY = 16;
 
 export interface BlobReport {
   digest: Sha256Digest;
@@ -112,14 +115,35 @@ export async function push(o: PushOptions): Promise<TransferResult> {
   const manifestBytes = await store.readBlob(desc.digest, desc.size);
   const manifest = await readManifest(store, desc);
   const blobs = blobDescriptors(manifest);
-  // The manifest's HEAD goes out with the blobs' HEADs: a no-op push is one round of requests.
-  const atTag = dest.digest === undefined ? headManifest(client, dest) : Promise.resolve(undefined);
-  atTag.catch(() => undefined);
+  // A registry accepts a manifest only when it has all its blobs, and keeps the blobs of a tagged
+  // manifest: when the tag already holds this manifest there is nothing to send (oras-go's Copy,
+  // and so kit, stop there too). A no-op push is then a single HEAD.
+  const at = await headManifest(client, dest);
+  const upToDate = at?.digest === desc.digest;
   const candidates = await mountCandidates(store, client.registry, dest.repository);
   const bar = progress(o.sink, `push ${formatReference(dest)}`, blobs);
   const chunkSize = o.chunkSize ?? chunkSizeFor(client.registry);
+  // Existence first, many at once (HEADs are cheap); then the uploads, `concurrency` at a time.
+  const present = upToDate
+    ? blobs.map(() => true)
+    : await mapLimit(blobs, Math.max(HEAD_CONCURRENCY, o.concurrency), (d) =>
+        blobExists(client, dest.repository, d.digest),
+      );
+  const missing = new Set(blobs.filter((_, i) => present[i] !== true).map((d) => d.digest));
   const reports = await mapLimit(blobs, o.concurrency, async (d): Promise<BlobReport> => {
+    if (!missing.has(d.digest)) {
+      bar.blobDone();
+      return {
+        digest: d.digest,
+        mediaType: d.mediaType,
+        size: d.size,
+        action: 'present',
+        resumedFrom: 0,
+        transferred: 0,
+      };
+    }
     const r = await uploadBlob(client, store, dest.repository, d, {
+      missing: true,
       mountFrom: candidates(d.digest),
       chunkSize,
       onBytes: bar.bytes,
@@ -142,9 +166,8 @@ export async function push(o: PushOptions): Promise<TransferResult> {
       transferred: r.sent,
     };
   });
-  const at = await atTag;
   let state: TransferResult['manifest'] = 'present';
-  if (at?.digest !== desc.digest) {
+  if (!upToDate) {
     await putManifest(client, dest, manifestBytes, manifest.mediaType ?? MANIFEST_MEDIA_TYPE);
     state = 'stored';
   }

@@ -48,6 +48,8 @@ export interface UploadOptions {
   chunkSize: number;
   onBytes?: (n: number) => void;
   signal?: AbortSignal;
+  /** the caller's HEAD already found the blob missing */
+  missing?: boolean;
 }
 
 /** Registries that mishandle chunked uploads get one PUT (kit's list). */
@@ -103,7 +105,9 @@ export async function uploadBlob(
 ): Promise<UploadResult> {
   const { digest, size } = desc;
   const base = { digest, size, sent: 0, resumedFrom: 0 };
-  if (await blobExists(client, repository, digest)) return { ...base, action: 'present' };
+  if (o.missing !== true && (await blobExists(client, repository, digest))) {
+    return { ...base, action: 'present' };
+  }
   const file = store.blobPath(digest);
   const st = await fsp.stat(file).catch(() => undefined);
   if (st?.size !== size) {
