@@ -15,6 +15,13 @@ const BENCHMARKS = {
   'unpack-1gib': './pack.mjs?name=unpack-1gib',
   'pack-mnist': './pack.mjs?name=pack-mnist',
   'pack-10gib-mem': './pack.mjs?name=pack-10gib-mem',
+  // Registry transfers against skopeo (bench/pull.mjs, bench/push.mjs)
+  'pull-1gib': './pull.mjs',
+  pull: './pull.mjs',
+  push: './push.mjs?name=all',
+  'push-1gib': './push.mjs?name=push-1gib',
+  'push-64x16': './push.mjs?name=push-64x16',
+  'push-noop': './push.mjs?name=push-noop',
 };
 
 const out = (s) => process.stdout.write(`${s}\n`);
