@@ -368,3 +368,56 @@ describe.skipIf(!enabled)('remote ModelKits: list, info, inspect, rm and unpack'
     expect(left.Tags).toEqual(['image']);
   });
 });
+
+describe.skipIf(!enabled)('push and pull with credentials', () => {
+  it('behind Basic and Bearer auth: 401 says cairn login, after login both work and no secret is printed', async () => {
+    const { startTokenServer } = await import('./harness.js');
+    const password = 'pw-Zq81-never-printed';
+    const tokens = await startTokenServer({ users: { carol: password } });
+    const basic = await startRegistry({ htpasswd: { carol: password } });
+    const bearer = await startRegistry({ token: tokens });
+    try {
+      for (const r of [basic, bearer]) {
+        const a = freshEnv();
+        const ref = `${r.host}/cairn/secret:v1`;
+        await cli(a, ['pack', kitDir(a.work, 64 * 1024, 31), '-t', ref]);
+        const refused = await cli(a, ['push', ref]);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain(`cairn login ${r.host}`);
+        const outputs = [refused.stdout, refused.stderr];
+        const login = await cli(a, ['login', r.host, '-u', 'carol', '-p', password]);
+        expect(login.code).toBe(0);
+        for (const args of [
+          ['push', ref],
+          ['pull', ref],
+          ['list', `${r.host}/cairn/secret`],
+          ['inspect', '--remote', ref],
+        ]) {
+          const res = await cli(a, [...args, '--json']);
+          expect(res.code, res.stderr).toBe(0);
+          outputs.push(res.stdout, res.stderr);
+        }
+        // A remote unpack from a fresh store, with the same login.
+        const b = freshEnv();
+        fs.mkdirSync(b.home, { recursive: true });
+        fs.copyFileSync(
+          path.join(a.home, 'credentials.json'),
+          path.join(b.home, 'credentials.json'),
+        );
+        const out = path.join(b.work, 'out');
+        const unpacked = await cli(b, ['unpack', ref, '-d', out, '--filter', 'model']);
+        expect(unpacked.code, unpacked.stderr).toBe(0);
+        outputs.push(unpacked.stdout, unpacked.stderr);
+        const basicToken = Buffer.from(`carol:${password}`).toString('base64');
+        for (const o of outputs) {
+          expect(o).not.toContain(password);
+          expect(o).not.toContain(basicToken);
+        }
+      }
+    } finally {
+      await basic.stop();
+      await bearer.stop();
+      await tokens.stop();
+    }
+  });
+});
