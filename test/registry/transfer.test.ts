@@ -421,3 +421,29 @@ describe.skipIf(!enabled)('push and pull with credentials', () => {
     }
   });
 });
+
+describe.skipIf(!enabled)('push and pull over TLS', () => {
+  it('a private CA is trusted with --ca-file; without it the certificate is refused', async () => {
+    const { makeTls, HAVE_OPENSSL } = await import('./harness.js');
+    if (!HAVE_OPENSSL && process.env.CAIRN_REQUIRE_TOOLS !== '1') return;
+    const tls = makeTls();
+    const r = await startRegistry({ tls });
+    try {
+      const a = freshEnv();
+      a.env = {}; // HTTPS
+      const ref = `${r.host}/cairn/tls:v1`;
+      await cli(a, ['pack', kitDir(a.work, 128 * 1024, 41), '-t', ref]);
+      const refused = await cli(a, ['push', ref]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`https://${r.host}/v2/`);
+      expect(refused.stderr).toContain('--ca-file');
+      const pushed = await cliJson<Transfer>(a, ['push', ref, '--ca-file', tls.caCert]);
+      const b = freshEnv();
+      b.env = {};
+      const pulled = await cliJson<Transfer>(b, ['pull', ref, '--tls-verify=false']);
+      expect(pulled.digest).toBe(pushed.digest);
+    } finally {
+      await r.stop();
+    }
+  });
+});

@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
-import { CairnError } from '../../core/errors.js';
+import { CairnError, type CairnErrorOptions } from '../../core/errors.js';
 import { createDispatcher, registryBaseUrl } from './dispatcher.js';
 import { unauthorizedError } from './auth.js';
 import type { Authorizer, RegistryOptions } from './types.js';
@@ -52,6 +52,35 @@ export class RegistryError extends CairnError {
 /** The connection failed or the body ended early: the request may be retried or resumed. */
 export class TransportError extends CairnError {
   override readonly name = 'TransportError';
+  /** a reset or timeout worth retrying, not a certificate or a refused connection */
+  readonly transient: boolean;
+
+  constructor(code: string, message: string, transient: boolean, options: CairnErrorOptions) {
+    super(code, message, options);
+    this.transient = transient;
+  }
+}
+
+/** The error code of a failure or of its cause (undici wraps socket and TLS errors). */
+function failureCode(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const own = (error as { code?: unknown }).code;
+  const cause = (error.cause as { code?: unknown } | undefined)?.code;
+  if (typeof cause === 'string' && (typeof own !== 'string' || own === 'UND_ERR_SOCKET'))
+    return cause;
+  return typeof own === 'string' ? own : undefined;
+}
+
+/** Certificate problems: retrying cannot help, the TLS flags can. */
+function isCertificateFailure(code: string | undefined): boolean {
+  return (
+    code !== undefined &&
+    (code.startsWith('ERR_TLS') ||
+      code.includes('CERT') ||
+      code.startsWith('UNABLE_TO') ||
+      code === 'EPROTO' ||
+      code === 'ERR_SSL_WRONG_VERSION_NUMBER')
+  );
 }
 
 export interface SendOptions {
@@ -253,12 +282,23 @@ export class RegistryClient {
         });
       } catch (error) {
         if (o.signal?.aborted === true) throw error;
+        const code = failureCode(error);
+        const tls = isCertificateFailure(code);
+        const refused = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
         throw new TransportError(
-          'registry-unreachable',
+          tls ? 'registry-tls' : 'registry-unreachable',
           `${o.method} ${url}: ${describeFailure(error)}`,
+          !tls && !refused,
           {
             cause: error,
-            hint: `Check that ${this.registry} is reachable${this.base.startsWith('https') ? ' (use --plain-http for a registry without TLS)' : ''}.`,
+            hint:
+              code === 'ERR_SSL_WRONG_VERSION_NUMBER'
+                ? `${this.registry} answered in plain HTTP, not TLS: pass --plain-http.`
+                : tls
+                  ? `The certificate of ${this.registry} is not trusted: pass --ca-file <pem> with its CA, or --tls-verify=false; --plain-http if it serves no TLS.`
+                  : refused
+                    ? `Check that ${this.registry} is running and the name is right${this.base.startsWith('https') ? ' (use --plain-http for a registry without TLS)' : ''}.`
+                    : `The connection to ${this.registry} failed; try again.`,
           },
         );
       }
@@ -294,7 +334,7 @@ function flatten(h: Dispatcher.ResponseData['headers']): Record<string, string |
 
 /** A network-level failure (reset, refused, timeout, truncated body) rather than an answer. */
 export function isTransportFailure(error: unknown): boolean {
-  if (error instanceof TransportError) return true;
+  if (error instanceof TransportError) return error.transient;
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   return (
@@ -306,6 +346,9 @@ export function isTransportFailure(error: unknown): boolean {
 
 function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
+  if (failureCode(error) === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return 'the TLS handshake failed (ERR_SSL_WRONG_VERSION_NUMBER)';
+  }
   const cause = error.cause instanceof Error ? error.cause : undefined;
   const code =
     (cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown }).code;
