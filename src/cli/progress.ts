@@ -1,6 +1,7 @@
 /**
- * Renders core events for a person: one redrawn progress line on a terminal (files, bytes,
- * rate), nothing in a pipe; warnings and messages go to stderr either way.
+ * Renders core events for a person: on a terminal, a redrawn summary line (files, bytes, rate)
+ * under a bar per blob in transfer (bytes, rate, ETA); nothing of that in a pipe. Warnings and
+ * messages go to stderr either way.
  */
 import type { CairnEvent, EventSink } from '../core/events.js';
 
@@ -24,21 +25,62 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i] ?? 'B'}`;
 }
 
+/** At most this many per-blob bars are drawn above the summary line. */
+const MAX_BARS = 6;
+
+interface Bar {
+  label: string;
+  bytes: number;
+  total: number;
+  /** ms, when the bar appeared, and the bytes it started from (a resumed transfer) */
+  since: number;
+  from: number;
+}
+
+function formatEta(secs: number): string {
+  if (!Number.isFinite(secs) || secs < 0) return '--';
+  const s = Math.ceil(secs);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+function barLine(b: Bar, now: number): string {
+  const width = 20;
+  const frac = b.total > 0 ? Math.min(1, b.bytes / b.total) : 1;
+  const filled = Math.round(frac * width);
+  const rate = (b.bytes - b.from) / Math.max((now - b.since) / 1000, 0.001);
+  const eta = rate > 0 ? formatEta((b.total - b.bytes) / rate) : '--';
+  return `  ${b.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${formatBytes(b.bytes)}/${formatBytes(b.total)}  ${formatBytes(rate)}/s  ETA ${eta}`;
+}
+
 export function createRenderer(options: RendererOptions): { sink: EventSink; done: () => void } {
   const started = Date.now();
   let lastDraw = 0;
-  let drawn = false;
+  let drawnLines = 0;
+  let summary: string | undefined;
+  const bars = new Map<string, Bar>();
   const clear = (): void => {
-    if (drawn) options.stream.write('\r\x1b[2K');
-    drawn = false;
+    if (drawnLines === 0) return;
+    let out = '\r\x1b[2K';
+    for (let i = 1; i < drawnLines; i++) out += '\x1b[1A\x1b[2K';
+    options.stream.write(out);
+    drawnLines = 0;
+  };
+  const draw = (force: boolean): void => {
+    const now = Date.now();
+    if (!force && now - lastDraw < REDRAW_MS) return;
+    lastDraw = now;
+    const lines = [...bars.values()].slice(-MAX_BARS).map((b) => barLine(b, now));
+    if (summary !== undefined) lines.push(summary);
+    clear();
+    if (lines.length === 0) return;
+    options.stream.write(lines.join('\n'));
+    drawnLines = lines.length;
   };
   const sink = (event: CairnEvent): void => {
     switch (event.type) {
       case 'progress': {
         if (!options.progress) return;
         const now = Date.now();
-        if (now - lastDraw < REDRAW_MS && event.done !== event.total) return;
-        lastDraw = now;
         const secs = Math.max((now - started) / 1000, 0.001);
         const count =
           event.total === undefined ? `${event.done} files` : `${event.done}/${event.total} files`;
@@ -46,8 +88,26 @@ export function createRenderer(options: RendererOptions): { sink: EventSink; don
           event.bytes === undefined
             ? ''
             : `  ${formatBytes(event.bytes)}${event.totalBytes === undefined ? '' : `/${formatBytes(event.totalBytes)}`}  ${formatBytes(event.bytes / secs)}/s`;
-        options.stream.write(`\r\x1b[2K${event.phase}: ${count}${bytes}`);
-        drawn = true;
+        summary = `${event.phase}: ${count}${bytes}`;
+        draw(event.done === event.total);
+        return;
+      }
+      case 'transfer': {
+        if (!options.progress) return;
+        if (event.done) bars.delete(event.id);
+        else {
+          const bar = bars.get(event.id);
+          if (bar === undefined) {
+            bars.set(event.id, {
+              label: event.label,
+              bytes: event.bytes,
+              total: event.total,
+              since: Date.now(),
+              from: event.bytes,
+            });
+          } else bar.bytes = event.bytes;
+        }
+        draw(event.done);
         return;
       }
       case 'phase-done':

@@ -10,6 +10,18 @@ export type CairnEvent =
       totalBytes?: number;
     }
   | { type: 'phase-done'; phase: string; done: number; bytes?: number; ms: number }
+  | {
+      /** one blob moving to or from a registry: a bar of its own on a terminal */
+      type: 'transfer';
+      /** the blob's digest */
+      id: string;
+      label: string;
+      /** bytes so far (including any resumed from an earlier run) */
+      bytes: number;
+      /** bytes in all */
+      total: number;
+      done: boolean;
+    }
   | { type: 'warning'; message: string }
   | { type: 'info'; message: string };
 

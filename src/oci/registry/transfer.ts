@@ -81,6 +81,14 @@ export function blobDescriptors(m: ImageManifest): Descriptor[] {
   return [m.config, ...(m.layers ?? [])].filter((d) => !seen.has(d.digest) && seen.add(d.digest));
 }
 
+/** `model 1a2b3c4d5e6f`: what a blob's bar is called (the layer kind and the digest's start). */
+function blobLabel(d: Descriptor): string {
+  const kind = /modelkit\.(\w+)\.v1|model\.([\w.]+)\.v1|config/.exec(d.mediaType);
+  const name = kind?.[1] ?? kind?.[2] ?? kind?.[0] ?? 'blob';
+  return `${name.padEnd(9)} ${d.digest.slice(7, 19)}`;
+}
+
+/** The summary line (blobs and bytes) and a bar per blob in flight. */
 function progress(sink: EventSink, phase: string, blobs: readonly Descriptor[]) {
   const totalBytes = blobs.reduce((s, d) => s + d.size, 0);
   let bytes = 0;
@@ -89,13 +97,23 @@ function progress(sink: EventSink, phase: string, blobs: readonly Descriptor[]) 
     sink({ type: 'progress', phase, done, total: blobs.length, bytes, totalBytes });
   };
   return {
-    bytes: (n: number): void => {
-      bytes += n;
-      emit();
-    },
-    blobDone: (): void => {
-      done++;
-      emit();
+    /** the byte counter of one blob's transfer */
+    blob: (d: Descriptor) => {
+      let mine = 0;
+      const label = blobLabel(d);
+      return {
+        bytes: (n: number): void => {
+          bytes += n;
+          mine += n;
+          sink({ type: 'transfer', id: d.digest, label, bytes: mine, total: d.size, done: false });
+          emit();
+        },
+        done: (): void => {
+          done++;
+          sink({ type: 'transfer', id: d.digest, label, bytes: mine, total: d.size, done: true });
+          emit();
+        },
+      };
     },
   };
 }
@@ -131,8 +149,9 @@ export async function push(o: PushOptions): Promise<TransferResult> {
       );
   const missing = new Set(blobs.filter((_, i) => present[i] !== true).map((d) => d.digest));
   const reports = await mapLimit(blobs, o.concurrency, async (d): Promise<BlobReport> => {
+    const one = bar.blob(d);
     if (!missing.has(d.digest)) {
-      bar.blobDone();
+      one.done();
       return {
         digest: d.digest,
         mediaType: d.mediaType,
@@ -146,10 +165,10 @@ export async function push(o: PushOptions): Promise<TransferResult> {
       missing: true,
       mountFrom: candidates(d.digest),
       chunkSize,
-      onBytes: bar.bytes,
+      onBytes: one.bytes,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     });
-    bar.blobDone();
+    one.done();
     if (r.action !== 'present') {
       o.sink({
         type: 'info',
@@ -199,8 +218,9 @@ export async function pull(o: PullOptions): Promise<TransferResult> {
   await using _lock = await store.lock();
   const bar = progress(o.sink, `pull ${formatReference(ref)}`, blobs);
   const reports = await mapLimit(blobs, o.concurrency, async (d): Promise<BlobReport> => {
-    const r = await downloadBlob(client, store, ref.repository, d, bar.bytes, o.signal);
-    bar.blobDone();
+    const one = bar.blob(d);
+    const r = await downloadBlob(client, store, ref.repository, d, one.bytes, o.signal);
+    one.done();
     if (r.action === 'downloaded') {
       o.sink({
         type: 'info',
