@@ -35,3 +35,19 @@ export {
   type LockItem,
 } from './pipeline/lockfile.js';
 export { runCacheKey, runCacheValue } from './pipeline/run-cache.js';
+// Registry transport (issue 5): push and pull of ModelKits, remote reads, referrers.
+export {
+  RegistryClient,
+  RegistryError,
+  TransportError,
+  type ClientOptions,
+} from './oci/registry/client.js';
+export {
+  push,
+  pull,
+  type PushOptions,
+  type PullOptions,
+  type TransferResult,
+  type BlobReport,
+} from './oci/registry/transfer.js';
+export { listReferrers, pushReferrer, referrersTag } from './oci/registry/referrers.js';

@@ -3,6 +3,7 @@
  * functions, renders their results, and is the only place that sets exit codes.
  */
 import os from 'node:os';
+import v8 from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createRenderer } from './progress.js';
 import { renderError } from './errors.js';
@@ -576,6 +577,10 @@ loginFlags
 // End of registry login
 
 // Registry transfers (src/oci/registry, src/commands/remote.ts)
+// undici parses HTTP with llhttp compiled to WebAssembly; V8 then re-compiles it optimised on a
+// background thread, and node waits ~150 ms for that at exit. The baseline code parses headers
+// fast enough and bodies pass through untouched, so the CLI (not the library) stays on it.
+v8.setFlagsFromString('--liftoff-only');
 
 registryFlagsOf(
   program

@@ -1,18 +1,13 @@
 /**
  * The two pieces of undici the registry transport uses — `Agent` and `request` — loaded from
  * their own modules: undici's index also loads fetch, WebSocket, caches and mocks, which costs
- * ~70 ms at every start, and a no-op push must finish in 0.3 s.
+ * ~70 ms at every start, and a no-op push must finish in 0.3 s. (The CLI also keeps llhttp's
+ * WebAssembly on V8's baseline tier: see src/cli/main.ts.)
  */
 import { createRequire } from 'node:module';
-import v8 from 'node:v8';
 import type { Agent as AgentType, Dispatcher } from 'undici';
 
 const require = createRequire(import.meta.url);
-
-// undici parses HTTP with llhttp compiled to WebAssembly; V8 then re-compiles it optimised on a
-// background thread, and node waits ~150 ms for that at exit. The baseline code parses headers
-// fast enough, and bodies pass through it untouched.
-v8.setFlagsFromString('--liftoff-only');
 
 /** undici's Agent (the same class `import { Agent } from 'undici'` gives). */
 export const Agent = require('undici/lib/dispatcher/agent.js') as typeof AgentType;
