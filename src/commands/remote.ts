@@ -4,9 +4,11 @@ import type { Sha256Digest } from '../oci/digest.js';
 import { registryAuthorizer } from '../oci/registry/auth.js';
 import { RegistryClient } from '../oci/registry/client.js';
 import type { RegistryOptions } from '../oci/registry/types.js';
+import type { TransferResult } from '../oci/registry/transfer.js';
 import {
   DEFAULT_REGISTRY,
   formatReference,
+  isModelKitReference,
   orLatest,
   parseReference,
   withDigest,
@@ -85,16 +87,60 @@ function chunkSizeFromEnv(env: NodeJS.ProcessEnv): { chunkSize?: number } {
   return { chunkSize: n };
 }
 
+/**
+ * `pull REF`: the ModelKit, then the ModelKits its `model.path` refers to (kit pulls parents
+ * too), up to the chain limit; a cycle stops with an error.
+ */
 export async function pullCommand(ctx: CommandContext, reference: string, flags: RemoteFlags) {
-  const ref = remoteReference(reference, 'pull');
+  const { pull } = await import('../oci/registry/transfer.js');
+  const { parseManifest } = await import('../oci/manifest.js');
+  const { kitfileFromConfigJson } = await import('../modelkit/kitfile.js');
+  const { modelKitFormat } = await import('../modelkit/read.js');
+  const { MAX_MODEL_REF_CHAIN } = await import('../modelkit/chain.js');
   const store = await openStore(ctx, flags);
-  const client = clientFor(ctx, ref, flags);
-  try {
-    const { pull } = await import('../oci/registry/transfer.js');
-    return await pull({ store, client, ref, concurrency: flags.concurrency ?? 5, sink: ctx.sink });
-  } finally {
-    await client.close();
+  const results: TransferResult[] = [];
+  const seen: string[] = [];
+  let next: string | undefined = reference;
+  while (next !== undefined) {
+    const ref = remoteReference(next, 'pull');
+    const key = formatReference(ref);
+    if (seen.includes(key) || seen.length >= MAX_MODEL_REF_CHAIN) {
+      throw new CairnError(
+        'ref-cycle',
+        `the chain of ModelKit references ${[...seen, key].join(' -> ')} ${seen.includes(key) ? 'has a cycle' : `is longer than ${MAX_MODEL_REF_CHAIN}`}`,
+        { hint: 'What was pulled so far is stored; fix the model.path of the last ModelKit.' },
+      );
+    }
+    seen.push(key);
+    const client = clientFor(ctx, ref, flags);
+    try {
+      const concurrency = flags.concurrency ?? 5;
+      results.push(await pull({ store, client, ref, concurrency, sink: ctx.sink }));
+    } finally {
+      await client.close();
+    }
+    // The parent, when model.path names a ModelKit on a registry.
+    const last = results[results.length - 1];
+    if (last === undefined) break;
+    const manifest = parseManifest(
+      (await store.readBlob(last.digest)).toString('utf8'),
+      `manifest ${last.digest}`,
+    );
+    next = undefined;
+    if (modelKitFormat(manifest) === 'kit') {
+      const config = await store.readBlob(manifest.config.digest, manifest.config.size);
+      const parent = kitfileFromConfigJson(
+        config.toString('utf8'),
+        `config ${manifest.config.digest}`,
+      ).model?.path;
+      if (parent !== undefined && isModelKitReference(parent)) {
+        next = parseReference(parent).ref.registry === DEFAULT_REGISTRY ? undefined : parent;
+      }
+    }
   }
+  const [first, ...parents] = results;
+  if (first === undefined) throw new Error('Internal error: nothing was pulled');
+  return { ...first, parents };
 }
 
 export function formatTransfer(
@@ -105,6 +151,7 @@ export function formatTransfer(
     manifest: string;
     blobs: { action: string }[];
     bytes: number;
+    parents?: TransferResult[];
   },
 ): string {
   const count = (a: string): number => r.blobs.filter((b) => b.action === a).length;
@@ -117,9 +164,10 @@ export function formatTransfer(
         ]
       : [`${count('downloaded')} downloaded`, `${count('present')} already stored`];
   const noop = verb === 'Pushed' && r.manifest === 'present' && count('present') === r.blobs.length;
-  return noop
+  const line = noop
     ? `${r.reference} is up to date (${r.digest})`
     : `${verb} ${r.reference} (${r.digest}): ${parts.join(', ')}`;
+  return [line, ...(r.parents ?? []).map((p) => formatTransfer(verb, p))].join('\n');
 }
 
 export { formatReference, withDigest };

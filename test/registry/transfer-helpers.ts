@@ -59,6 +59,7 @@ export async function cliJson<T>(
 }
 
 export interface Transfer {
+  reference: string;
   digest: string;
   manifest: string;
   blobs: {

@@ -447,3 +447,41 @@ describe.skipIf(!enabled)('push and pull over TLS', () => {
     }
   });
 });
+
+describe.skipIf(!enabled)('ModelKits that refer to a parent', () => {
+  it('pull also pulls the ModelKit model.path names, so the child unpacks with its model', async () => {
+    const a = freshEnv();
+    const base = `${R().host}/cairn/base:v1`;
+    const child = `${R().host}/cairn/child:v1`;
+    const baseDir = kitDir(a.work, 96 * 1024, 51);
+    await cli(a, ['pack', baseDir, '-t', base]);
+    const childDir = path.join(a.work, 'child');
+    fs.mkdirSync(path.join(childDir, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(childDir, 'data', 'extra.csv'), 'z\n9\n');
+    fs.writeFileSync(
+      path.join(childDir, 'Kitfile'),
+      `manifestVersion: 1.0.0\npackage:\n  name: child\nmodel:\n  path: ${base}\ndatasets:\n  - name: extra\n    path: data\n`,
+    );
+    expect((await cli(a, ['pack', childDir, '-t', child])).code).toBe(0);
+    await cliJson<Transfer>(a, ['push', base]);
+    await cliJson<Transfer>(a, ['push', child]);
+
+    const b = freshEnv();
+    const pulled = await cliJson<Transfer & { parents: Transfer[] }>(b, ['pull', child]);
+    expect(pulled.parents.map((p) => p.reference)).toEqual([base]);
+    const out = path.join(b.work, 'out');
+    const r = await cli(b, [
+      'unpack',
+      child,
+      '-d',
+      out,
+      '--filter',
+      'model',
+      '--filter',
+      'datasets',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(treeDigests(out)['model.bin']).toBe(treeDigests(baseDir)['model.bin']);
+    expect(fs.readFileSync(path.join(out, 'data', 'extra.csv'), 'utf8')).toBe('z\n9\n');
+  });
+});
