@@ -36,12 +36,8 @@ export {
 } from './pipeline/lockfile.js';
 export { runCacheKey, runCacheValue } from './pipeline/run-cache.js';
 // Registry transport (issue 5): push and pull of ModelKits, remote reads, referrers.
-export {
-  RegistryClient,
-  RegistryError,
-  TransportError,
-  type ClientOptions,
-} from './oci/registry/client.js';
+export { RegistryClient, type ClientOptions } from './oci/registry/client.js';
+export { RegistryError, TransportError } from './oci/registry/errors.js';
 export {
   push,
   pull,

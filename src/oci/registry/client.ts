@@ -7,7 +7,16 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
-import { CairnError, type CairnErrorOptions } from '../../core/errors.js';
+import { CairnError } from '../../core/errors.js';
+import {
+  RegistryError,
+  TransportError,
+  describeFailure,
+  failureCode,
+  isCertificateFailure,
+  isTransportFailure,
+} from './errors.js';
+import { DEFAULT_RETRY, backoffMs, transientStatus, type RetryPolicy } from './retry.js';
 import { createDispatcher, registryBaseUrl } from './dispatcher.js';
 import { unauthorizedError } from './auth.js';
 import type { Authorizer, RegistryOptions } from './types.js';
@@ -23,65 +32,6 @@ export const MANIFEST_ACCEPT = [
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 export type RequestBody = string | Buffer | AsyncIterable<Buffer>;
-
-/** A registry answered with a status the request did not expect. */
-export class RegistryError extends CairnError {
-  override readonly name = 'RegistryError';
-  readonly status: number;
-  readonly method: string;
-  readonly url: string;
-  /** The OCI error code from the body (`MANIFEST_UNKNOWN`, `BLOB_UPLOAD_INVALID`, …), if any. */
-  readonly ociCode: string | undefined;
-
-  constructor(
-    o: { status: number; method: string; url: string; ociCode?: string; detail: string },
-    hint?: string,
-  ) {
-    super(
-      o.status === 401 ? 'unauthorized' : `http-${o.status}`,
-      `${o.method} ${o.url}: ${o.status}${o.ociCode === undefined ? '' : ` ${o.ociCode}`}${o.detail === '' ? '' : `: ${o.detail}`}`,
-      hint === undefined ? {} : { hint },
-    );
-    this.status = o.status;
-    this.method = o.method;
-    this.url = o.url;
-    this.ociCode = o.ociCode;
-  }
-}
-
-/** The connection failed or the body ended early: the request may be retried or resumed. */
-export class TransportError extends CairnError {
-  override readonly name = 'TransportError';
-  /** a reset or timeout worth retrying, not a certificate or a refused connection */
-  readonly transient: boolean;
-
-  constructor(code: string, message: string, transient: boolean, options: CairnErrorOptions) {
-    super(code, message, options);
-    this.transient = transient;
-  }
-}
-
-/** The error code of a failure or of its cause (undici wraps socket and TLS errors). */
-function failureCode(error: unknown): string | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const own = (error as { code?: unknown }).code;
-  const cause = (error.cause as { code?: unknown } | undefined)?.code;
-  if (typeof cause === 'string' && (typeof own !== 'string' || own === 'UND_ERR_SOCKET'))
-    return cause;
-  return typeof own === 'string' ? own : undefined;
-}
-
-/** Certificate problems: retrying cannot help, the TLS flags can. */
-function isCertificateFailure(code: string | undefined): boolean {
-  return (
-    code !== undefined &&
-    (code.startsWith('ERR_TLS') ||
-      code.includes('CERT') ||
-      code.startsWith('UNABLE_TO') ||
-      code === 'EPROTO' ||
-      code === 'ERR_SSL_WRONG_VERSION_NUMBER')
-  );
-}
 
 export interface SendOptions {
   method: Method;
@@ -111,33 +61,6 @@ export const anonymousAuthorizer: Authorizer = {
   header: () => Promise.resolve(undefined),
   challenge: () => Promise.resolve(false),
 };
-
-export interface RetryPolicy {
-  /** attempts after the first */
-  retries: number;
-  /** ms before the first retry; doubles each time, with jitter */
-  baseMs: number;
-  /** ms, the longest single wait */
-  maxMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { retries: 5, baseMs: 200, maxMs: 10_000 };
-
-/** How long to wait before retry `attempt` (0-based): exponential, full jitter, Retry-After wins. */
-export function backoffMs(attempt: number, policy: RetryPolicy, retryAfter?: string): number {
-  if (retryAfter !== undefined) {
-    const secs = Number(retryAfter);
-    const at = Number.isFinite(secs) ? secs * 1000 : Date.parse(retryAfter) - Date.now();
-    if (Number.isFinite(at)) return Math.min(Math.max(at, 0), policy.maxMs * 3);
-  }
-  const cap = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
-  return cap / 2 + Math.random() * (cap / 2);
-}
-
-/** True for answers worth retrying: rate limits and server errors. */
-export function transientStatus(status: number): boolean {
-  return status === 429 || status === 408 || (status >= 500 && status !== 501 && status !== 505);
-}
 
 export interface ClientOptions {
   dispatcher?: Dispatcher;
@@ -330,29 +253,6 @@ function flatten(h: Dispatcher.ResponseData['headers']): Record<string, string |
     out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
-}
-
-/** A network-level failure (reset, refused, timeout, truncated body) rather than an answer. */
-export function isTransportFailure(error: unknown): boolean {
-  if (error instanceof TransportError) return error.transient;
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  return (
-    typeof code === 'string' &&
-    (code.startsWith('UND_ERR') ||
-      ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED'].includes(code))
-  );
-}
-
-function describeFailure(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  if (failureCode(error) === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-    return 'the TLS handshake failed (ERR_SSL_WRONG_VERSION_NUMBER)';
-  }
-  const cause = error.cause instanceof Error ? error.cause : undefined;
-  const code =
-    (cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown }).code;
-  return typeof code === 'string' ? `${error.message} (${code})` : error.message;
 }
 
 /** Resolves a `Location` header against the URL that sent it (Location is opaque otherwise). */

@@ -10,7 +10,9 @@ import { CairnError, DigestMismatchError, errnoCode } from '../../core/errors.js
 import { Sha256Counter, digestHex, type Sha256Digest } from '../digest.js';
 import type { LocalStore } from '../layout.js';
 import type { Descriptor } from '../manifest.js';
-import { backoffMs, isTransportFailure, type RegistryClient } from './client.js';
+import type { RegistryClient } from './client.js';
+import { isTransportFailure } from './errors.js';
+import { backoffMs } from './retry.js';
 import { pullScope } from './manifests.js';
 
 const CHUNK = 4 * 1024 * 1024;

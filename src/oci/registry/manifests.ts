@@ -8,7 +8,8 @@ import { Sha256Counter, parseSha256, sha256Of, type Sha256Digest } from '../dige
 import { parseManifest, type ImageManifest } from '../manifest.js';
 import { INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE } from '../media-types.js';
 import { formatReference, type OciReference } from '../reference.js';
-import { MANIFEST_ACCEPT, RegistryError, type RegistryClient, type Response } from './client.js';
+import { MANIFEST_ACCEPT, type RegistryClient, type Response } from './client.js';
+import { RegistryError } from './errors.js';
 import { NotAModelKitError, modelKitFormat } from '../../modelkit/read.js';
 
 /** The largest manifest accepted (distribution's own limit). */

@@ -8,22 +8,23 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CairnError, DigestMismatchError, errnoCode } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/fs.js';
-import { Sha256Counter, digestHex, type Sha256Digest } from '../digest.js';
+import { CairnError, DigestMismatchError } from '../../core/errors.js';
+import { Sha256Counter, type Sha256Digest } from '../digest.js';
 import type { LocalStore } from '../layout.js';
 import type { Descriptor } from '../manifest.js';
+import { resolveLocation, type RegistryClient } from './client.js';
+import { RegistryError, isTransportFailure } from './errors.js';
+import { backoffMs, transientStatus } from './retry.js';
+import { pushScope } from './manifests.js';
 import {
-  RegistryError,
-  backoffMs,
-  isTransportFailure,
-  resolveLocation,
-  transientStatus,
-  type RegistryClient,
-} from './client.js';
-import { pullScope, pushScope } from './manifests.js';
+  readSession,
+  saveSession,
+  sessionPath,
+  startSession,
+  tryMount,
+  uploadOffset,
+} from './upload-session.js';
 
 const READ_CHUNK = 4 * 1024 * 1024;
 
@@ -67,16 +68,6 @@ export function monolithicOnly(registry: string): boolean {
 /** Default chunk size for a registry: 0 (monolithic) for the quirky ones, else 64 MiB. */
 export function chunkSizeFor(registry: string): number {
   return monolithicOnly(registry) ? 0 : 64 * 1024 * 1024;
-}
-
-interface SessionFile {
-  registry: string;
-  repository: string;
-  location: string;
-}
-
-function sessionPath(store: LocalStore, digest: Sha256Digest): string {
-  return path.join(store.root, 'ingest', `${digestHex(digest)}.upload`);
 }
 
 /** True when the registry already has the blob in `repository`. */
@@ -146,16 +137,10 @@ export async function uploadBlob(
   for (let attempt = 0; ; attempt++) {
     try {
       location ??= await startSession(client, repository);
-      await writeFileAtomic(
-        sessionFile,
-        JSON.stringify({ registry: client.registry, repository, location }),
-      );
+      await saveSession(sessionFile, client.registry, repository, location);
       await sendFrom(client, repository, file, desc, location, offset, o, onBytes, async (loc) => {
         location = loc;
-        await writeFileAtomic(
-          sessionFile,
-          JSON.stringify({ registry: client.registry, repository, location: loc }),
-        );
+        await saveSession(sessionFile, client.registry, repository, loc);
       });
       await fsp.rm(sessionFile, { force: true });
       return { ...base, action: 'uploaded', sent: sent.n };
@@ -177,79 +162,6 @@ export async function uploadBlob(
         offset = at;
       }
     }
-  }
-}
-
-/** POST with `mount=` and `from=`: 'mounted', or the Location of the upload session it opened. */
-async function tryMount(
-  client: RegistryClient,
-  repository: string,
-  digest: Sha256Digest,
-  from: string,
-): Promise<{ mounted: true } | { mounted: false; location: string }> {
-  const url = new URL(client.url(repository, 'blobs/uploads/'));
-  url.searchParams.set('mount', digest);
-  url.searchParams.set('from', from);
-  const res = await client.send({
-    method: 'POST',
-    url: url.toString(),
-    scopes: [pushScope(repository), pullScope(from)],
-    headers: { 'content-length': '0' },
-    ok: [201, 202],
-    retry: true,
-  });
-  await res.body.dump();
-  return res.status === 201
-    ? { mounted: true }
-    : { mounted: false, location: resolveLocation(res, `an upload to ${repository}`) };
-}
-
-async function startSession(client: RegistryClient, repository: string): Promise<string> {
-  const res = await client.send({
-    method: 'POST',
-    url: client.url(repository, 'blobs/uploads/'),
-    scopes: [pushScope(repository)],
-    headers: { 'content-length': '0' },
-    ok: [202],
-    retry: true,
-  });
-  await res.body.dump();
-  return resolveLocation(res, `an upload to ${repository}`);
-}
-
-/** The next byte the registry expects for a session, or undefined when the session is gone. */
-async function uploadOffset(
-  client: RegistryClient,
-  repository: string,
-  location: string,
-): Promise<number | undefined> {
-  const res = await client.send({
-    method: 'GET',
-    url: location,
-    scopes: [pushScope(repository)],
-    ok: [204, 200, 400, 404, 416],
-    retry: true,
-  });
-  await res.body.dump();
-  if (res.status !== 204 && res.status !== 200) return undefined;
-  const range = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.range ?? '');
-  // `0-0` is what distribution reports for an empty session as well as for one byte.
-  return range?.[1] === undefined ? 0 : Number(range[1]) === 0 ? 0 : Number(range[1]) + 1;
-}
-
-async function readSession(
-  file: string,
-  registry: string,
-  repository: string,
-): Promise<string | undefined> {
-  try {
-    const s = JSON.parse(await fsp.readFile(file, 'utf8')) as Partial<SessionFile>;
-    return s.registry === registry && s.repository === repository && typeof s.location === 'string'
-      ? s.location
-      : undefined;
-  } catch (error) {
-    if (errnoCode(error) !== 'ENOENT') await fsp.rm(file, { force: true });
-    return undefined;
   }
 }
 
