@@ -334,7 +334,7 @@ registryFlagsOf(unpackCommand, true).action(
       } & RemoteFlags,
     ) => {
       const { formatUnpack } = await import('../commands/kit-unpack.js');
-      const { unpackLocalOrRemote } = await import('../commands/remote-kit.js');
+      const { unpackLocalOrRemote } = await import('../commands/remote-unpack.js');
       const result = await unpackLocalOrRemote(
         ctx,
         ref,

@@ -1,14 +1,9 @@
 /**
  * ModelKits read straight from a registry, without storing them: `list REGISTRY/REPO`,
- * `info --remote`, `inspect --remote`, `rm --remote`, and `unpack` of a reference that is not in
- * the local store, which downloads only the layers its filters select into a temp dir.
+ * `info --remote`, `inspect --remote` and `rm --remote` (remote unpack: remote-unpack.ts).
  */
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { CairnError } from '../core/errors.js';
-import { tempSibling } from '../core/fs.js';
 import type { Sha256Digest } from '../oci/digest.js';
-import { LocalStore } from '../oci/layout.js';
 import type { ImageManifest } from '../oci/manifest.js';
 import { ANNOTATION_CLI_VERSION, ANNOTATION_KITFILE } from '../oci/media-types.js';
 import {
@@ -21,7 +16,6 @@ import {
   type OciReference,
 } from '../oci/reference.js';
 import type { RegistryClient } from '../oci/registry/client.js';
-import { downloadBlob } from '../oci/registry/download.js';
 import {
   asModelKit,
   deleteManifest,
@@ -34,11 +28,8 @@ import {
 import { mapLimit } from '../oci/registry/transfer.js';
 import { kitfileFromConfigJson, type Kitfile } from '../modelkit/kitfile.js';
 import { modelKitFormat, NotAModelKitError, synthesiseKitfile } from '../modelkit/read.js';
-import { MAX_MODEL_REF_CHAIN } from '../modelkit/chain.js';
-import { pairLayers, unpack, type UnpackResult } from '../modelkit/unpack.js';
-import { parseFilter, selected, type UnpackFilter } from '../modelkit/unpack-filter.js';
 import type { CommandContext } from './context.js';
-import { formatSize, openStore, selectField, type ListRow } from './kit.js';
+import { formatSize, selectField, type ListRow } from './kit.js';
 import { clientFor, remoteReference, type RemoteFlags } from './remote.js';
 
 export interface RemoteKit {
@@ -87,7 +78,7 @@ export async function fetchRemoteKit(
   return { ...base, kitfile: synthesiseKitfile(manifest, text, fetched.digest), synthesised: true };
 }
 
-async function withClient<T>(
+export async function withClient<T>(
   ctx: CommandContext,
   ref: OciReference,
   flags: RemoteFlags,
@@ -240,104 +231,6 @@ export function formatRemoteRemoved(r: RemoteRemoved): string {
       ? ''
       : `\nTags removed with it (the registry deletes by digest): ${r.tags.join(', ')}`;
   return `Deleted ${r.reference} from the registry${tags}`;
-}
-
-export interface RemoteUnpackOptions {
-  dir: string;
-  overwrite: boolean;
-  ignoreExisting: boolean;
-  filters: string[];
-}
-
-/**
- * Unpacks a ModelKit from the registry: the config and the selected layers are downloaded into
- * a temp store under `ingest/` (swept if this process dies), unpacked, and deleted.
- */
-export async function remoteUnpack(
-  ctx: CommandContext,
-  reference: string,
-  o: RemoteUnpackOptions,
-  flags: RemoteFlags,
-): Promise<UnpackResult> {
-  const ref = remoteReference(reference, 'unpack');
-  const filters = o.filters.map(parseFilter);
-  const store = await openStore(ctx, flags);
-  const tmpRoot = tempSibling(path.join(store.root, 'ingest', 'unpack'));
-  const tmp = await LocalStore.open(tmpRoot);
-  try {
-    return await withClient(ctx, ref, flags, async (client) => {
-      const fetchInto = async (r: OciReference, f: readonly UnpackFilter[]) => {
-        const kit = await fetchRemoteKit(client, r);
-        if (kit.kitfile === undefined)
-          throw new CairnError('no-kitfile', `${formatReference(r)} carries no Kitfile`);
-        const wanted = pairLayers(kit.manifest, kit.kitfile, kit.digest)
-          .filter((p) => selected(f, p.section, p.entry))
-          .map((p) => p.layer);
-        await tmp.putBlob(kit.config);
-        const blobs = wanted.filter(
-          (d, i, all) => all.findIndex((x) => x.digest === d.digest) === i,
-        );
-        await mapLimit(blobs, flags.concurrency ?? 5, (d) =>
-          downloadBlob(client, tmp, r.repository, d),
-        );
-        return {
-          manifest: kit.manifest,
-          digest: kit.digest,
-          kitfile: kit.kitfile,
-          synthesised: kit.synthesised,
-        };
-      };
-      const loaded = await fetchInto(ref, filters);
-      const seen = new Set<string>([reference]);
-      const ratio = Number(ctx.env.CAIRN_UNPACK_MAX_RATIO ?? '1000');
-      return unpack({
-        store: tmp,
-        ...loaded,
-        dir: path.resolve(ctx.cwd, o.dir),
-        filters,
-        overwrite: o.overwrite,
-        ignoreExisting: o.ignoreExisting,
-        sink: ctx.sink,
-        maxRatio: Number.isFinite(ratio) && ratio > 0 ? ratio : 1000,
-        resolveParent: async (parent) => {
-          if (seen.has(parent) || seen.size > MAX_MODEL_REF_CHAIN) {
-            throw new CairnError('ref-cycle', `Found cycle in modelkit references at ${parent}`);
-          }
-          seen.add(parent);
-          return fetchInto(remoteReference(parent, 'unpack'), [
-            { types: new Set(['model']), ids: [] },
-          ]);
-        },
-      });
-    });
-  } finally {
-    await fsp.rm(tmpRoot, { recursive: true, force: true });
-  }
-}
-
-/** `unpack REF`: the local store first; a reference naming a registry falls back to it. */
-export async function unpackLocalOrRemote(
-  ctx: CommandContext,
-  reference: string,
-  o: RemoteUnpackOptions & { kitops: boolean },
-  flags: RemoteFlags,
-): Promise<UnpackResult> {
-  const { kitUnpack } = await import('./kit-unpack.js');
-  const { NotFoundError } = await import('../oci/local-repo.js');
-  try {
-    return await kitUnpack(ctx, reference, o);
-  } catch (error) {
-    if (
-      !(error instanceof NotFoundError) ||
-      parseReference(reference).ref.registry === DEFAULT_REGISTRY
-    ) {
-      throw error;
-    }
-  }
-  if (o.overwrite && o.ignoreExisting) {
-    throw new CairnError('bad-flag', '--overwrite and --ignore-existing cannot be used together');
-  }
-  return remoteUnpack(ctx, reference, o, flags);
 }
 
 /** True when `list` was given a repository on a registry (kit lists those remotely). */

@@ -1,0 +1,122 @@
+/**
+ * `unpack` of a reference the local store does not hold: from its registry, downloading only
+ * the config and the layers the filters select into a temp store, which is deleted afterwards.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { CairnError } from '../core/errors.js';
+import { tempSibling } from '../core/fs.js';
+import { LocalStore } from '../oci/layout.js';
+import {
+  DEFAULT_REGISTRY,
+  formatReference,
+  parseReference,
+  type OciReference,
+} from '../oci/reference.js';
+import { downloadBlob } from '../oci/registry/download.js';
+import { mapLimit } from '../oci/registry/transfer.js';
+import { MAX_MODEL_REF_CHAIN } from '../modelkit/chain.js';
+import { pairLayers, unpack, type UnpackResult } from '../modelkit/unpack.js';
+import { parseFilter, selected, type UnpackFilter } from '../modelkit/unpack-filter.js';
+import type { CommandContext } from './context.js';
+import { openStore } from './kit.js';
+import { remoteReference, type RemoteFlags } from './remote.js';
+import { fetchRemoteKit, withClient } from './remote-kit.js';
+
+export interface RemoteUnpackOptions {
+  dir: string;
+  overwrite: boolean;
+  ignoreExisting: boolean;
+  filters: string[];
+}
+
+/**
+ * Unpacks a ModelKit from the registry: the config and the selected layers are downloaded into
+ * a temp store under `ingest/` (swept if this process dies), unpacked, and deleted.
+ */
+export async function remoteUnpack(
+  ctx: CommandContext,
+  reference: string,
+  o: RemoteUnpackOptions,
+  flags: RemoteFlags,
+): Promise<UnpackResult> {
+  const ref = remoteReference(reference, 'unpack');
+  const filters = o.filters.map(parseFilter);
+  const store = await openStore(ctx, flags);
+  const tmpRoot = tempSibling(path.join(store.root, 'ingest', 'unpack'));
+  const tmp = await LocalStore.open(tmpRoot);
+  try {
+    return await withClient(ctx, ref, flags, async (client) => {
+      const fetchInto = async (r: OciReference, f: readonly UnpackFilter[]) => {
+        const kit = await fetchRemoteKit(client, r);
+        if (kit.kitfile === undefined)
+          throw new CairnError('no-kitfile', `${formatReference(r)} carries no Kitfile`);
+        const wanted = pairLayers(kit.manifest, kit.kitfile, kit.digest)
+          .filter((p) => selected(f, p.section, p.entry))
+          .map((p) => p.layer);
+        await tmp.putBlob(kit.config);
+        const blobs = wanted.filter(
+          (d, i, all) => all.findIndex((x) => x.digest === d.digest) === i,
+        );
+        await mapLimit(blobs, flags.concurrency ?? 5, (d) =>
+          downloadBlob(client, tmp, r.repository, d),
+        );
+        return {
+          manifest: kit.manifest,
+          digest: kit.digest,
+          kitfile: kit.kitfile,
+          synthesised: kit.synthesised,
+        };
+      };
+      const loaded = await fetchInto(ref, filters);
+      const seen = new Set<string>([reference]);
+      const ratio = Number(ctx.env.CAIRN_UNPACK_MAX_RATIO ?? '1000');
+      return unpack({
+        store: tmp,
+        ...loaded,
+        dir: path.resolve(ctx.cwd, o.dir),
+        filters,
+        overwrite: o.overwrite,
+        ignoreExisting: o.ignoreExisting,
+        sink: ctx.sink,
+        maxRatio: Number.isFinite(ratio) && ratio > 0 ? ratio : 1000,
+        resolveParent: async (parent) => {
+          if (seen.has(parent) || seen.size > MAX_MODEL_REF_CHAIN) {
+            throw new CairnError('ref-cycle', `Found cycle in modelkit references at ${parent}`);
+          }
+          seen.add(parent);
+          return fetchInto(remoteReference(parent, 'unpack'), [
+            { types: new Set(['model']), ids: [] },
+          ]);
+        },
+      });
+    });
+  } finally {
+    await fsp.rm(tmpRoot, { recursive: true, force: true });
+  }
+}
+
+/** `unpack REF`: the local store first; a reference naming a registry falls back to it. */
+export async function unpackLocalOrRemote(
+  ctx: CommandContext,
+  reference: string,
+  o: RemoteUnpackOptions & { kitops: boolean },
+  flags: RemoteFlags,
+): Promise<UnpackResult> {
+  const { kitUnpack } = await import('./kit-unpack.js');
+  const { NotFoundError } = await import('../oci/local-repo.js');
+  try {
+    return await kitUnpack(ctx, reference, o);
+  } catch (error) {
+    if (
+      !(error instanceof NotFoundError) ||
+      parseReference(reference).ref.registry === DEFAULT_REGISTRY
+    ) {
+      throw error;
+    }
+  }
+  if (o.overwrite && o.ignoreExisting) {
+    throw new CairnError('bad-flag', '--overwrite and --ignore-existing cannot be used together');
+  }
+  return remoteUnpack(ctx, reference, o, flags);
+}
