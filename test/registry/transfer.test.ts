@@ -196,6 +196,46 @@ describe.skipIf(!enabled)('bad input from the registry', () => {
     expect(listFiles(storage).filter((f) => f.endsWith('-tags.json'))).toEqual([]);
   });
 
+  it('a descriptor size that disagrees with the blob is refused either way; nothing is stored', async () => {
+    const a = freshEnv();
+    const src = kitDir(a.work, 8192, 7);
+    const good = `${R().host}/cairn/sizes:good`;
+    await cli(a, ['pack', src, '-t', good]);
+    await cliJson<Transfer>(a, ['push', good]);
+    const raw = JSON.parse(
+      (await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${good}`)).stdout,
+    ) as {
+      layers: { size: number }[];
+    };
+    const model = raw.layers[0];
+    if (model === undefined) throw new Error('no layer');
+    const real = model.size;
+    // distribution accepts manifests whose sizes are wrong: the client must check.
+    for (const [tag, size] of [
+      ['small', real - 100],
+      ['large', real + 100],
+    ] as const) {
+      model.size = size;
+      const put = await fetch(`${R().url}/v2/cairn/sizes/manifests/${tag}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        body: JSON.stringify(raw),
+      });
+      expect(put.status).toBe(201);
+      const b = freshEnv();
+      const r = await cli(b, ['pull', `${R().host}/cairn/sizes:${tag}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        tag === 'small'
+          ? `more than the descriptor's ${size} bytes`
+          : `the blob is ${real} bytes, but the manifest says ${size}`,
+      );
+      const storage = path.join(b.home, 'storage');
+      expect(fs.readdirSync(path.join(storage, 'ingest'))).toEqual([]);
+      expect(listFiles(storage).filter((f) => f.endsWith('-tags.json'))).toEqual([]);
+    }
+  });
+
   it('a missing tag names the reference', async () => {
     const a = freshEnv();
     const r = await cli(a, ['pull', `${R().host}/cairn/roundtrip:nope`]);

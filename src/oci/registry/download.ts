@@ -95,10 +95,22 @@ export async function downloadBlob(
         await fsp.rm(file, { force: true });
       }
       if (hash.size === size) break;
+      if (got.complete) {
+        // The registry sent the whole body it announced, and it is shorter than the blob.
+        await fsp.rm(file, { force: true });
+        throw new CairnError(
+          'size-mismatch',
+          `GET ${url}: the blob is ${hash.size} bytes, but the manifest says ${size}`,
+          { hint: 'The manifest or the registry is wrong; nothing was stored.' },
+        );
+      }
       if (!got.restart) throw new CairnError('truncated', `GET ${url}: the body ended early`);
     } catch (error) {
       const retriable =
         isTransportFailure(error) || (error instanceof CairnError && error.code === 'truncated');
+      if (error instanceof CairnError && error.code === 'size-mismatch') {
+        await fsp.rm(file, { force: true }); // bytes of a blob that is not the one described
+      }
       if (!retriable || attempt >= client.retry.retries) throw error;
       // What reached the disk is kept; the next request asks for the rest.
       hash = await rehashPartial(file, size);
@@ -130,7 +142,7 @@ async function fetchRange(
   size: number,
   onBytes: (n: number) => void,
   signal: AbortSignal | undefined,
-): Promise<{ received: number; restart: boolean }> {
+): Promise<{ received: number; restart: boolean; complete: boolean }> {
   const from = hash.size;
   const res = await client.send({
     method: 'GET',
@@ -143,7 +155,7 @@ async function fetchRange(
   });
   if (res.status === 416 || (from > 0 && res.status === 200)) {
     await res.body.dump();
-    return { received: 0, restart: true };
+    return { received: 0, restart: true, complete: false };
   }
   const fh = await fsp.open(file, from > 0 ? 'r+' : 'w', 0o600);
   let received = 0;
@@ -204,5 +216,6 @@ async function fetchRange(
     await fh.close();
   }
   await Promise.all(inflight);
-  return { received, restart: false };
+  const announced = Number(res.headers['content-length'] ?? NaN);
+  return { received, restart: false, complete: announced === received };
 }
