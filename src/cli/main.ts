@@ -612,6 +612,19 @@ registryFlagsOf(
   }),
 );
 
+registryFlagsOf(
+  program
+    .command('referrers <ref>')
+    .description('list the artifacts (signatures, provenance…) that refer to a remote ModelKit')
+    .option('--artifact-type <type>', 'only referrers of this artifact type'),
+).action(
+  action(async (ctx, ref: string, opts: RemoteFlags & { artifactType?: string }) => {
+    const { remoteReferrers, formatReferrers } = await import('../commands/remote-kit.js');
+    const result = await remoteReferrers(ctx, ref, opts);
+    return { json: result, text: formatReferrers(result) };
+  }),
+);
+
 // Pipelines (src/pipeline)
 program
   .command('repro [targets...]')

@@ -237,3 +237,35 @@ export function formatRemoteRemoved(r: RemoteRemoved): string {
 export function namesRegistry(repository: string | undefined): boolean {
   return repository !== undefined && parseReference(repository).ref.registry !== DEFAULT_REGISTRY;
 }
+
+/** `referrers REF`: the manifests whose `subject` is REF's manifest (signatures, provenance…). */
+export async function remoteReferrers(
+  ctx: CommandContext,
+  reference: string,
+  flags: RemoteFlags & { artifactType?: string },
+) {
+  const ref = remoteReference(reference, 'referrers');
+  return withClient(ctx, ref, flags, async (client) => {
+    const { listReferrers } = await import('../oci/registry/referrers.js');
+    const head = ref.digest === undefined ? await headManifest(client, ref) : undefined;
+    if (ref.digest === undefined && head === undefined) {
+      throw new CairnError(
+        'manifest-unknown',
+        `${formatReference(ref)} was not found on the registry`,
+      );
+    }
+    const subject = ref.digest ?? head?.digest ?? (await fetchManifest(client, ref)).digest;
+    const found = await listReferrers(client, ref.repository, subject, flags.artifactType);
+    return { subject, via: found.via, referrers: found.referrers };
+  });
+}
+
+export function formatReferrers(r: {
+  subject: string;
+  referrers: { digest: string; artifactType?: string; size: number }[];
+}): string {
+  if (r.referrers.length === 0) return `No referrers of ${r.subject}`;
+  return r.referrers
+    .map((d) => `${d.digest}  ${d.artifactType ?? '<no artifact type>'}  ${formatSize(d.size)}`)
+    .join('\n');
+}

@@ -10,7 +10,7 @@ import { uploadBlob } from '../../src/oci/registry/upload.js';
 import { referenceFor } from '../../src/oci/reference.js';
 import { tempDir } from '../modelkit/helpers.js';
 import { startRegistry, type RunningRegistry } from './harness.js';
-import { enabled, sha256, skopeo } from './transfer-helpers.js';
+import { cliJson, enabled, freshEnv, sha256, skopeo } from './transfer-helpers.js';
 
 let reg: RunningRegistry | undefined;
 beforeAll(async () => {
@@ -97,6 +97,20 @@ describe.skipIf(!enabled)('referrers (tag schema fallback)', () => {
       };
       expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
       expect(index.manifests.map((m) => m.digest)).toEqual([a.digest, b.digest]);
+      // And the CLI lists them by tag.
+      const e = freshEnv();
+      const listed = await cliJson<{
+        subject: string;
+        via: string;
+        referrers: { digest: string }[];
+      }>(e, [
+        'referrers',
+        `${reg.host}/${repo}:v1`,
+        '--artifact-type',
+        'application/vnd.example.signature',
+      ]);
+      expect(listed).toMatchObject({ subject, via: 'tag-schema' });
+      expect(listed.referrers.map((d) => d.digest)).toEqual([a.digest]);
     } finally {
       await client.close();
     }
