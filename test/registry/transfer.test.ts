@@ -64,6 +64,26 @@ describe.skipIf(!enabled)('push and pull against distribution and skopeo', () =>
     expect(again.manifest).toBe('present');
   });
 
+  it('an empty (raw) layer goes up and comes back: zero-byte blobs are blobs too', async () => {
+    const a = freshEnv();
+    const dir = path.join(a.work, 'empty');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'empty.bin'), '');
+    fs.writeFileSync(
+      path.join(dir, 'Kitfile'),
+      'manifestVersion: 1.0.0\npackage:\n  name: empty\nmodel:\n  path: empty.bin\n',
+    );
+    const ref = `${R().host}/cairn/empty:v1`;
+    expect((await cli(a, ['pack', dir, '--layer-format', 'raw', '-t', ref])).code).toBe(0);
+    const pushed = await cliJson<Transfer>(a, ['push', ref]);
+    expect(pushed.blobs.map((b) => b.size)).toContain(0);
+    const b = freshEnv();
+    expect((await cliJson<Transfer>(b, ['pull', ref])).digest).toBe(pushed.digest);
+    const out = path.join(b.work, 'out');
+    expect((await cli(b, ['unpack', ref, '-d', out])).code).toBe(0);
+    expect(fs.statSync(path.join(out, 'empty.bin')).size).toBe(0);
+  });
+
   it('skopeo copies what Cairn pushed to a layout and another repository; Cairn pulls that back', async () => {
     const a = freshEnv();
     const src = kitDir(a.work, 1024 * 1024, 2);

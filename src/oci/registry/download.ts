@@ -124,6 +124,7 @@ export async function downloadBlob(
       hint: 'The registry holds corrupt data for this digest; it was deleted and nothing was stored. Push the ModelKit again or tell the registry operator.',
     });
   }
+  if (size === 0) await fsp.writeFile(file, '', { mode: 0o600 }); // nothing to fetch, just the file
   await fsp.chmod(file, 0o600).catch(() => undefined);
   await store.commitBlob(file, digest);
   return { digest, size, action: 'downloaded', resumedFrom, received };

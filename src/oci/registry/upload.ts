@@ -174,9 +174,17 @@ async function* fileRange(
   onBytes: (n: number) => void,
   final?: { digest: Sha256Digest; url: string },
 ): AsyncGenerator<Buffer> {
-  const stream = fs.createReadStream(file, { start, end: end - 1, highWaterMark: READ_CHUNK });
+  // An empty range (an empty blob) reads nothing; createReadStream cannot express it.
+  const stream: Iterable<Buffer> | AsyncIterable<Buffer> =
+    end > start
+      ? (fs.createReadStream(file, {
+          start,
+          end: end - 1,
+          highWaterMark: READ_CHUNK,
+        }) as AsyncIterable<Buffer>)
+      : [];
   let held: Buffer | undefined;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  for await (const chunk of stream) {
     hash.update(chunk);
     if (held !== undefined) {
       onBytes(held.length);
@@ -246,7 +254,7 @@ async function sendFrom(
         'content-length': String(size - offset),
       },
       body: () => fileRange(file, offset, size, hash, onBytes, { digest, url: location }),
-      ok: [201, 204],
+      ok: [200, 201, 204],
     });
     await res.body.dump();
     confirm(res.headers['docker-content-digest'], digest, res.url);
@@ -286,7 +294,7 @@ async function sendFrom(
     url: close(location),
     scopes,
     headers: { 'content-length': '0' },
-    ok: [201, 204],
+    ok: [200, 201, 204],
   });
   await res.body.dump();
   confirm(res.headers['docker-content-digest'], digest, res.url);
