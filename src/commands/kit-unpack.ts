@@ -4,7 +4,7 @@ import { readManifest, resolveLocal } from '../oci/local-repo.js';
 import { orLatest, parseReference } from '../oci/reference.js';
 import { readModelKit } from '../modelkit/read.js';
 import { unpack, type UnpackResult } from '../modelkit/unpack.js';
-import { parseFilter } from '../modelkit/unpack-filter.js';
+import { parseFilter, type UnpackFilter } from '../modelkit/unpack-filter.js';
 import { CairnError } from '../core/errors.js';
 import type { CommandContext } from './context.js';
 import { openStore, formatSize, type StoreFlags } from './kit.js';
@@ -39,6 +39,25 @@ export async function kitUnpack(
   const filters = o.filters.map(parseFilter);
   const store = await openStore(ctx, o);
   const loaded = await loadForUnpack(store, reference);
+  return unpackLoaded(ctx, store, reference, loaded, o, filters, (parent) =>
+    loadForUnpack(store, parent),
+  );
+}
+
+/**
+ * Unpacks a ModelKit whose manifest and Kitfile are loaded and whose selected blobs are in
+ * `store`; `loadParent` loads a ModelKit named by `model.path`, guarded here against cycles
+ * and over-long chains. Shared by the local and the remote unpack.
+ */
+export function unpackLoaded(
+  ctx: CommandContext,
+  store: LocalStore,
+  reference: string,
+  loaded: Awaited<ReturnType<typeof loadForUnpack>>,
+  o: Pick<UnpackCommandOptions, 'dir' | 'overwrite' | 'ignoreExisting'>,
+  filters: UnpackFilter[],
+  loadParent: (parent: string) => ReturnType<typeof loadForUnpack>,
+): Promise<UnpackResult> {
   const ratio = Number(ctx.env.CAIRN_UNPACK_MAX_RATIO ?? '1000');
   const seen = new Set<string>([reference]);
   return unpack({
@@ -55,7 +74,7 @@ export async function kitUnpack(
         throw new CairnError('ref-cycle', `Found cycle in modelkit references at ${parent}`);
       }
       seen.add(parent);
-      return loadForUnpack(store, parent);
+      return loadParent(parent);
     },
   });
 }

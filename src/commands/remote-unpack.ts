@@ -15,8 +15,7 @@ import {
 } from '../oci/reference.js';
 import { downloadBlob } from '../oci/registry/download.js';
 import { mapLimit } from '../oci/registry/transfer.js';
-import { MAX_MODEL_REF_CHAIN } from '../modelkit/chain.js';
-import { pairLayers, unpack, type UnpackResult } from '../modelkit/unpack.js';
+import { pairLayers, type UnpackResult } from '../modelkit/unpack.js';
 import { parseFilter, selected, type UnpackFilter } from '../modelkit/unpack-filter.js';
 import type { CommandContext } from './context.js';
 import { openStore } from './kit.js';
@@ -69,27 +68,10 @@ export async function remoteUnpack(
         };
       };
       const loaded = await fetchInto(ref, filters);
-      const seen = new Set<string>([reference]);
-      const ratio = Number(ctx.env.CAIRN_UNPACK_MAX_RATIO ?? '1000');
-      return unpack({
-        store: tmp,
-        ...loaded,
-        dir: path.resolve(ctx.cwd, o.dir),
-        filters,
-        overwrite: o.overwrite,
-        ignoreExisting: o.ignoreExisting,
-        sink: ctx.sink,
-        maxRatio: Number.isFinite(ratio) && ratio > 0 ? ratio : 1000,
-        resolveParent: async (parent) => {
-          if (seen.has(parent) || seen.size > MAX_MODEL_REF_CHAIN) {
-            throw new CairnError('ref-cycle', `Found cycle in modelkit references at ${parent}`);
-          }
-          seen.add(parent);
-          return fetchInto(remoteReference(parent, 'unpack'), [
-            { types: new Set(['model']), ids: [] },
-          ]);
-        },
-      });
+      const { unpackLoaded } = await import('./kit-unpack.js');
+      return unpackLoaded(ctx, tmp, reference, loaded, o, filters, (parent) =>
+        fetchInto(remoteReference(parent, 'unpack'), [{ types: new Set(['model']), ids: [] }]),
+      );
     });
   } finally {
     await fsp.rm(tmpRoot, { recursive: true, force: true });
