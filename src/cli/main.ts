@@ -4,9 +4,15 @@
  */
 import os from 'node:os';
 import v8 from 'node:v8';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { createRenderer } from './progress.js';
 import { renderError } from './errors.js';
+import {
+  positiveInteger,
+  registryOptions,
+  withRegistryFlags,
+  type RegistryFlags,
+} from '../commands/registry-flags.js';
 import type { CommandContext } from '../commands/context.js';
 
 interface GlobalFlags {
@@ -255,7 +261,6 @@ program
 
 // ModelKits (src/modelkit, src/oci)
 // Registry transfers: the transport flags on the ModelKit commands that can reach a registry.
-const { withRegistryFlags: registryFlagsOf } = await import('../commands/registry-flags.js');
 type RemoteFlags = import('../commands/remote.js').RemoteFlags;
 const kitopsOption = (): Option =>
   new Option('--kitops', "use kit's local store ($KITOPS_HOME/storage) instead of Cairn's");
@@ -320,7 +325,7 @@ const unpackCommand = program
     [],
   )
   .addOption(kitopsOption());
-registryFlagsOf(unpackCommand, true).action(
+withRegistryFlags(unpackCommand, true).action(
   action(
     async (
       ctx,
@@ -352,7 +357,7 @@ registryFlagsOf(unpackCommand, true).action(
   ),
 );
 
-registryFlagsOf(
+withRegistryFlags(
   program
     .command('list [repository]')
     .description('list the ModelKits in the local store, or the tags of REGISTRY/REPO')
@@ -383,7 +388,7 @@ registryFlagsOf(
   ),
 );
 
-registryFlagsOf(
+withRegistryFlags(
   program
     .command('info <ref>')
     .description("print a ModelKit's Kitfile (config) as YAML")
@@ -410,7 +415,7 @@ registryFlagsOf(
   ),
 );
 
-registryFlagsOf(
+withRegistryFlags(
   program
     .command('inspect <ref>')
     .description("print a ModelKit's digest, manifest and Kitfile as JSON")
@@ -440,7 +445,7 @@ program
     }),
   );
 
-registryFlagsOf(
+withRegistryFlags(
   program
     .command('rm [refs...]')
     .alias('remove')
@@ -522,58 +527,52 @@ kit
   );
 
 // Registry login (src/commands/login.ts, src/oci/registry/{auth,credentials}.ts)
-const loginFlags = await import('../commands/registry-flags.js');
-type LoginFlags = import('../commands/registry-flags.js').RegistryFlags;
 
-loginFlags
-  .withRegistryFlags(
-    program
-      .command('login <registry>')
-      .description("check a registry login, then keep it in Cairn's credentials file")
-      .option('-u, --username <user>', 'the account name')
-      .option('-p, --password <password>', 'the password or token (prefer --password-stdin)')
-      .option('--password-stdin', 'read the password or token from stdin'),
-  )
-  .action(
-    action(
-      async (
-        ctx,
-        registry: string,
-        opts: LoginFlags & { username?: string; password?: string; passwordStdin?: boolean },
-      ) => {
-        const { login } = await import('../commands/login.js');
-        const result = await login(ctx, registry, {
-          ...(opts.username === undefined ? {} : { username: opts.username }),
-          ...(opts.password === undefined ? {} : { password: opts.password }),
-          passwordStdin: opts.passwordStdin === true,
-          registry: loginFlags.registryOptions(opts, ctx.env),
-          terminal: { input: process.stdin, output: process.stderr },
-        });
-        const where =
-          result.helper === undefined ? result.file : `docker-credential-${result.helper}`;
-        return { json: result, text: `Login Succeeded: ${result.registry} (saved in ${where})` };
-      },
-    ),
-  );
+withRegistryFlags(
+  program
+    .command('login <registry>')
+    .description("check a registry login, then keep it in Cairn's credentials file")
+    .option('-u, --username <user>', 'the account name')
+    .option('-p, --password <password>', 'the password or token (prefer --password-stdin)')
+    .option('--password-stdin', 'read the password or token from stdin'),
+).action(
+  action(
+    async (
+      ctx,
+      registry: string,
+      opts: RegistryFlags & { username?: string; password?: string; passwordStdin?: boolean },
+    ) => {
+      const { login } = await import('../commands/login.js');
+      const result = await login(ctx, registry, {
+        ...(opts.username === undefined ? {} : { username: opts.username }),
+        ...(opts.password === undefined ? {} : { password: opts.password }),
+        passwordStdin: opts.passwordStdin === true,
+        registry: registryOptions(opts, ctx.env),
+        terminal: { input: process.stdin, output: process.stderr },
+      });
+      const where =
+        result.helper === undefined ? result.file : `docker-credential-${result.helper}`;
+      return { json: result, text: `Login Succeeded: ${result.registry} (saved in ${where})` };
+    },
+  ),
+);
 
-loginFlags
-  .withRegistryFlags(
-    program
-      .command('logout <registry>')
-      .description("forget a registry login kept in Cairn's credentials file"),
-  )
-  .action(
-    action(async (ctx, registry: string, opts: LoginFlags) => {
-      const { logout } = await import('../commands/login.js');
-      const result = await logout(ctx, registry, loginFlags.registryOptions(opts, ctx.env));
-      return {
-        json: result,
-        text: result.removed
-          ? `Removed the login for ${result.registry}`
-          : `Not logged in to ${result.registry}`,
-      };
-    }),
-  );
+withRegistryFlags(
+  program
+    .command('logout <registry>')
+    .description("forget a registry login kept in Cairn's credentials file"),
+).action(
+  action(async (ctx, registry: string, opts: RegistryFlags) => {
+    const { logout } = await import('../commands/login.js');
+    const result = await logout(ctx, registry, registryOptions(opts, ctx.env));
+    return {
+      json: result,
+      text: result.removed
+        ? `Removed the login for ${result.registry}`
+        : `Not logged in to ${result.registry}`,
+    };
+  }),
+);
 // End of registry login
 
 // Registry transfers (src/oci/registry, src/commands/remote.ts)
@@ -582,7 +581,7 @@ loginFlags
 // fast enough and bodies pass through untouched, so the CLI (not the library) stays on it.
 v8.setFlagsFromString('--liftoff-only');
 
-registryFlagsOf(
+withRegistryFlags(
   program
     .command('push <source> [destination]')
     .description(
@@ -598,7 +597,7 @@ registryFlagsOf(
   }),
 );
 
-registryFlagsOf(
+withRegistryFlags(
   program
     .command('pull <ref>')
     .description('download a ModelKit from a registry into the local store')
@@ -612,7 +611,7 @@ registryFlagsOf(
   }),
 );
 
-registryFlagsOf(
+withRegistryFlags(
   program
     .command('referrers <ref>')
     .description('list the artifacts (signatures, provenance…) that refer to a remote ModelKit')
@@ -640,11 +639,7 @@ program
   .option('--allow-missing', 'ignore missing outputs and data that is not in the cache')
   .option('--no-commit', 'do not store outputs in the cache')
   .option('--no-run-cache', 'neither restore from nor save to the run-cache')
-  .option('-j, --jobs <n>', 'stages run at once (default: cores)', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number ≥ 1');
-    return n;
-  })
+  .option('-j, --jobs <n>', 'stages run at once (default: cores)', positiveInteger)
   .action(
     async (
       targets: string[],

@@ -21,7 +21,8 @@ function bool(value: string): string {
   return value;
 }
 
-function positive(value: string): number {
+/** A commander parser for counts such as --jobs and --concurrency. */
+export function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number ≥ 1');
   return n;
@@ -41,7 +42,9 @@ export function withRegistryFlags(cmd: Command, transfers = false): Command {
     .addOption(new Option('--key-file <pem>', 'key of the client certificate'));
   if (transfers) {
     cmd.addOption(
-      new Option('--concurrency <n>', 'blobs transferred at once').default(5).argParser(positive),
+      new Option('--concurrency <n>', 'blobs transferred at once')
+        .default(5)
+        .argParser(positiveInteger),
     );
   }
   return cmd;
