@@ -171,9 +171,26 @@ export function readEpochSync(cache: CacheLayout): string {
   try {
     return fs.readFileSync(epochPath(cache), 'utf8').trim();
   } catch {
-    return 'none';
+    return NO_EPOCH;
   }
 }
+
+/**
+ * The epoch for a command that stores objects: created (at random) when the cache has none,
+ * so a cache deleted by hand and created again never matches a snapshot taken before.
+ */
+export function ensureEpochSync(cache: CacheLayout): string {
+  const current = readEpochSync(cache);
+  if (current !== NO_EPOCH) return current;
+  fs.mkdirSync(cache.dir, { recursive: true, mode: cache.dirMode });
+  const tmp = `${epochPath(cache)}.${tempPrefix}.tmp`;
+  fs.writeFileSync(tmp, randomBytes(8).toString('hex'));
+  fs.renameSync(tmp, epochPath(cache));
+  return readEpochSync(cache);
+}
+
+/** What {@link readEpochSync} returns for a cache without an epoch: it vouches for nothing. */
+export const NO_EPOCH = 'none';
 
 export async function bumpEpoch(cache: CacheLayout): Promise<void> {
   await fsp.mkdir(cache.dir, { recursive: true });

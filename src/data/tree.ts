@@ -14,6 +14,8 @@ import {
   hasObjectSync,
   objectPath,
   readEpochSync,
+  ensureEpochSync,
+  NO_EPOCH,
   attachStored,
   prepareFreshCache,
   storeBytesSync,
@@ -155,7 +157,7 @@ async function hashSingleFile(
     });
   }
   const racy = fromKnown === undefined && stat.mtimeMs >= started - RACY_MS;
-  const epoch = readEpochSync(ctx.cache);
+  const epoch = options.store ? ensureEpochSync(ctx.cache) : '';
   ctx.index.save(
     repoRel,
     {
@@ -280,7 +282,7 @@ async function hashDirectory(
 ): Promise<OutputInfo> {
   const started = Date.now();
   const header = ctx.index.header(repoRel);
-  const epoch = readEpochSync(ctx.cache);
+  const epoch = options.store ? ensureEpochSync(ctx.cache) : readEpochSync(ctx.cache);
   const firstTime = header?.kind !== 'dir';
   const { units, expandedAll, seenFiles } = planUnits(ctx.repoRoot, abs, 4 * (ctx.pool().size + 1));
   const inline = firstTime ? expandedAll && seenFiles < INLINE_FILES : header.nfiles < INLINE_FILES;
@@ -499,7 +501,12 @@ async function hashMissing(
 
 /** The snapshot saw all its objects in `cache` at this epoch, and nothing was removed since. */
 function vouches(header: SnapshotHeader | undefined, cache: CacheLayout, epoch: string): boolean {
-  return header !== undefined && header.epoch === epoch && header.cacheDir === cache.dir;
+  return (
+    header !== undefined &&
+    epoch !== NO_EPOCH &&
+    header.epoch === epoch &&
+    header.cacheDir === cache.dir
+  );
 }
 
 /** A save that did not store objects keeps the previous verification if nothing changed. */

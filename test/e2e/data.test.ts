@@ -125,6 +125,30 @@ describe.concurrent('cairn add', () => {
     expect(await read(s, 'data.dvc')).toBe(DVC_GOLDEN_TEXT);
     expect(await read(s, '.gitignore')).toBe('/data\n');
   });
+
+  test('a cache deleted by hand is refilled by the next add, for a directory and a file', async () => {
+    await using s = await createSandbox();
+    await writeTree(s.path('data'), DVC_GOLDEN_TREE);
+    await fsp.writeFile(s.path('model.bin'), 'weights');
+    await s.cairnOk(['add', 'data', 'model.bin']);
+    const before = cacheObjects(cacheDir(s)).map((o) => o.name);
+    expect(before).toHaveLength(6);
+
+    // The index remembers every hash; the objects it vouched for are gone all the same.
+    await fsp.rm(cacheDir(s), { recursive: true });
+    expect(await statusJson(s)).toEqual({
+      'data.dvc': [{ 'changed outs': { data: 'not in cache' } }],
+      'model.bin.dvc': [{ 'changed outs': { 'model.bin': 'not in cache' } }],
+    });
+    await s.cairnOk(['add', 'data', 'model.bin']);
+    expect(
+      cacheObjects(cacheDir(s))
+        .map((o) => o.name)
+        .sort(),
+    ).toEqual([...before].sort());
+    expect(badCacheObjects(cacheDir(s))).toEqual([]);
+    expect(await statusJson(s)).toEqual({});
+  });
 });
 
 describe.concurrent('status and checkout', () => {
