@@ -176,17 +176,26 @@ export function readEpochSync(cache: CacheLayout): string {
 }
 
 /**
- * The epoch for a command that stores objects: created (at random) when the cache has none,
- * so a cache deleted by hand and created again never matches a snapshot taken before.
+ * The epoch a command that stored objects may record, given the one it read before it began.
+ * A cache without an epoch gets a random one now (unless another process made one meanwhile:
+ * then nothing is vouched for), so a cache deleted by hand and created again never matches a
+ * snapshot taken before.
  */
-export function ensureEpochSync(cache: CacheLayout): string {
-  const current = readEpochSync(cache);
-  if (current !== NO_EPOCH) return current;
+export function recordableEpochSync(cache: CacheLayout, seen: string): string {
+  if (seen !== NO_EPOCH) return seen;
   fs.mkdirSync(cache.dir, { recursive: true, mode: cache.dirMode });
+  const epoch = randomBytes(8).toString('hex');
   const tmp = `${epochPath(cache)}.${tempPrefix}.tmp`;
-  fs.writeFileSync(tmp, randomBytes(8).toString('hex'));
-  fs.renameSync(tmp, epochPath(cache));
-  return readEpochSync(cache);
+  fs.writeFileSync(tmp, epoch);
+  try {
+    fs.linkSync(tmp, epochPath(cache));
+    return epoch;
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') return '';
+    throw error;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }
 
 /** What {@link readEpochSync} returns for a cache without an epoch: it vouches for nothing. */

@@ -14,7 +14,7 @@ import {
   hasObjectSync,
   objectPath,
   readEpochSync,
-  ensureEpochSync,
+  recordableEpochSync,
   NO_EPOCH,
   attachStored,
   prepareFreshCache,
@@ -157,7 +157,7 @@ async function hashSingleFile(
     });
   }
   const racy = fromKnown === undefined && stat.mtimeMs >= started - RACY_MS;
-  const epoch = options.store ? ensureEpochSync(ctx.cache) : '';
+  const epoch = readEpochSync(ctx.cache);
   ctx.index.save(
     repoRel,
     {
@@ -167,7 +167,9 @@ async function hashSingleFile(
       size: stat.size,
       nfiles: 1,
       fingerprint: '',
-      epoch: options.store ? epoch : keptEpoch(snap?.header, md5, ctx.cache.dir),
+      epoch: options.store
+        ? recordableEpochSync(ctx.cache, epoch)
+        : keptEpoch(snap?.header, md5, ctx.cache.dir),
       cacheDir: ctx.cache.dir,
     },
     [['', { ...stat, md5: racy ? '' : md5 }]],
@@ -282,7 +284,7 @@ async function hashDirectory(
 ): Promise<OutputInfo> {
   const started = Date.now();
   const header = ctx.index.header(repoRel);
-  const epoch = options.store ? ensureEpochSync(ctx.cache) : readEpochSync(ctx.cache);
+  const epoch = readEpochSync(ctx.cache);
   const firstTime = header?.kind !== 'dir';
   const { units, expandedAll, seenFiles } = planUnits(ctx.repoRoot, abs, 4 * (ctx.pool().size + 1));
   const inline = firstTime ? expandedAll && seenFiles < INLINE_FILES : header.nfiles < INLINE_FILES;
@@ -365,7 +367,10 @@ async function hashDirectory(
       size: totalSize,
       nfiles: files.length,
       fingerprint: racy ? '' : fingerprint,
-      epoch: store !== undefined ? epoch : keptEpoch(header, manifest.md5, ctx.cache.dir),
+      epoch:
+        store !== undefined
+          ? recordableEpochSync(store, epoch)
+          : keptEpoch(header, manifest.md5, ctx.cache.dir),
       cacheDir: ctx.cache.dir,
     },
     files,
