@@ -78,6 +78,20 @@ describe('file locks', () => {
     await second.release();
   });
 
+  it('makes its folder again when it was deleted, but never the folder above it', async () => {
+    const lockPath = path.join(dir, 'tmp', 'lock');
+    const held = await acquireLock(lockPath, { timeoutMs: 0 });
+    await held.release();
+    expect(fs.readdirSync(path.join(dir, 'tmp'))).toEqual([]);
+
+    const orphan = path.join(dir, 'gone', 'tmp', 'lock');
+    await expect(acquireLock(orphan, { timeoutMs: 0 })).rejects.toMatchObject({
+      code: 'lock-dir-missing',
+      message: `Cannot create lock ${orphan}: its folder is missing`,
+    });
+    expect(fs.existsSync(path.join(dir, 'gone'))).toBe(false);
+  });
+
   it('treats a torn lock file as stale', async () => {
     const lockPath = path.join(dir, 'lock');
     fs.writeFileSync(lockPath, '{"pid": 12');

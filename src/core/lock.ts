@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError, LockTimeoutError, errnoCode } from './errors.js';
 import { processAlive } from './fs.js';
@@ -76,26 +77,37 @@ export async function acquireLock(lockPath: string, options: LockOptions): Promi
 async function tryCreate(lockPath: string, me: LockOwner): Promise<boolean> {
   // Write the owner to a temp file, then link it into place: the lock file is never empty.
   const tmp = `${lockPath}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  await fsp.writeFile(tmp, JSON.stringify(me));
+  try {
+    await fsp.writeFile(tmp, JSON.stringify(me));
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
+    // The lock's folder (.cairn/tmp) was deleted: make it again, but never its parent.
+    await fsp.mkdir(path.dirname(lockPath)).catch((mkdirError: unknown) => {
+      throw errnoCode(mkdirError) === 'ENOENT' ? missingDir(lockPath, mkdirError) : mkdirError;
+    });
+    await fsp.writeFile(tmp, JSON.stringify(me));
+  }
   try {
     await fsp.link(tmp, lockPath);
     return true;
   } catch (error) {
     if (errnoCode(error) === 'EEXIST') return false;
-    if (errnoCode(error) === 'ENOENT') {
-      throw new CairnError(
-        'lock-dir-missing',
-        `Cannot create lock ${lockPath}: its folder is missing`,
-        {
-          hint: 'Run `cairn init` in this repository first.',
-          cause: error,
-        },
-      );
-    }
+    if (errnoCode(error) === 'ENOENT') throw missingDir(lockPath, error);
     throw error;
   } finally {
     await fsp.rm(tmp, { force: true });
   }
+}
+
+function missingDir(lockPath: string, cause: unknown): CairnError {
+  return new CairnError(
+    'lock-dir-missing',
+    `Cannot create lock ${lockPath}: its folder is missing`,
+    {
+      hint: 'Run `cairn init` in this repository first.',
+      cause,
+    },
+  );
 }
 
 async function readOwner(lockPath: string): Promise<LockOwner | 'corrupt' | undefined> {
