@@ -5,9 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { constants } from 'node:fs';
 import fsp from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { alignedRing, PositionalWriter } from '../core/direct-io.js';
 import { CairnError, errnoCode } from '../core/errors.js';
 import {
   commitTempSync,
@@ -135,8 +134,9 @@ export function hashSmallFileSync(
 }
 
 /**
- * Large files: while chunk n is hashed on this thread, chunk n+1 is read and chunk n-1
- * written by libuv's pool, so the pass costs about one MD5 of the file.
+ * Large files: while chunk n is hashed on this thread, chunk n+1 is read and chunks n-1…n-4
+ * are written by libuv's pool, so the pass costs about one MD5 of the file. The digest is of
+ * the very buffers written into the cache (directly, past the page cache: see direct-io.ts).
  */
 export async function hashLargeFile(
   file: string,
@@ -150,6 +150,9 @@ export async function hashLargeFile(
   throw changedWhileReading(file);
 }
 
+/** chunks in flight: one being read, one hashed, up to four being written, one spare */
+const RING = 7;
+
 async function hashLargeOnce(
   file: string,
   cache: CacheLayout | undefined,
@@ -162,35 +165,49 @@ async function hashLargeOnce(
     throw fileAccessError(file, error);
   }
   let tmp: string | undefined;
+  let out: fsp.FileHandle | undefined;
   try {
     const before = statOf(await src.stat());
-    let md5: string;
-    let position: number;
-    if (cache === undefined) {
-      ({ md5, position } = await hashStream(src, () => true, onBytes));
-    } else {
-      // The kernel copies the file into the cache (copy_file_range: far cheaper than
-      // write() from our buffers), and we hash the copy as it grows: the digest is of the
-      // bytes stored, and the pass costs about one MD5 of the file.
+    let writer: PositionalWriter | undefined;
+    if (cache !== undefined) {
       ensureDirSync(tempDir(cache));
       tmp = tempObjectPath(cache);
-      let copied = false;
-      const copying = fsp.copyFile(file, tmp, constants.COPYFILE_EXCL).finally(() => {
-        copied = true;
-      });
-      const copy = await openWhenCreated(tmp, copying);
-      try {
-        ({ md5, position } = await hashStream(copy, () => copied, onBytes));
-      } finally {
-        await copy.close();
-      }
-      await copying;
-      await fsp.chmod(tmp, cache.fileMode);
+      // Writable for now (a second, direct descriptor opens it), read-only once complete.
+      out = await fsp.open(tmp, 'wx', 0o600);
+      writer = new PositionalWriter(out, tmp);
     }
+    const hash = createHash('md5');
+    const ring = alignedRing(RING, CHUNK);
+    let turn = 0;
+    const readAt = async (at: number): Promise<Buffer> => {
+      const buf = ring[turn++ % RING] as Buffer;
+      const { bytesRead } = await src.read(buf, 0, CHUNK, at);
+      return buf.subarray(0, bytesRead);
+    };
+    let position = 0;
+    let next = readAt(0);
+    try {
+      for (;;) {
+        const chunk = await next;
+        if (chunk.length === 0) break;
+        position += chunk.length;
+        next = readAt(position);
+        hash.update(chunk);
+        await writer?.write(chunk);
+        onBytes?.(position);
+      }
+    } finally {
+      await next.catch(() => undefined);
+      await writer?.close();
+    }
+    const md5 = hash.digest('hex');
     const after = statOf(await src.stat());
     if (position !== before.size || !sameStat(before, after)) return undefined;
     let stored = false;
-    if (cache !== undefined && tmp !== undefined) {
+    if (cache !== undefined && tmp !== undefined && out !== undefined) {
+      await out.chmod(cache.fileMode);
+      await out.close();
+      out = undefined;
       if (hasObjectSync(cache, md5)) {
         await fsp.rm(tmp, { force: true });
       } else {
@@ -205,60 +222,9 @@ async function hashLargeOnce(
     throw fileAccessError(file, error);
   } finally {
     await src.close();
+    await out?.close();
     if (tmp !== undefined) await fsp.rm(tmp, { force: true });
   }
-}
-
-/** Opens the copy's temp file once copyFile has created it (or fails as the copy did). */
-async function openWhenCreated(tmp: string, copying: Promise<void>): Promise<fsp.FileHandle> {
-  for (;;) {
-    try {
-      return await fsp.open(tmp, 'r');
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') throw error;
-    }
-    const done = await Promise.race([copying.then(() => true), sleep(1).then(() => false)]);
-    if (done) return fsp.open(tmp, 'r');
-  }
-}
-
-/**
- * MD5 of a file read in large chunks, the next read in flight while this one is hashed. When
- * the file is still being written (`complete()` false), reaching its current end waits for
- * more instead of finishing.
- */
-async function hashStream(
-  handle: fsp.FileHandle,
-  complete: () => boolean,
-  onBytes: ((bytes: number) => void) | undefined,
-): Promise<{ md5: string; position: number }> {
-  const hash = createHash('md5');
-  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const;
-  let position = 0;
-  let turn = 0;
-  // Whether the writer had finished when a read was issued: only then is an empty read the end.
-  const issue = (): { finished: boolean; read: Promise<fsp.FileReadResult<Buffer>> } => {
-    const finished = complete();
-    const buffer = turn % 2 === 0 ? buffers[0] : buffers[1];
-    return { finished, read: handle.read(buffer, 0, CHUNK, position) };
-  };
-  let pending = issue();
-  for (;;) {
-    const { bytesRead, buffer } = await pending.read;
-    if (bytesRead === 0) {
-      if (pending.finished) break;
-      await sleep(1);
-      pending = issue();
-      continue;
-    }
-    const current = buffer.subarray(0, bytesRead);
-    position += bytesRead;
-    turn += 1;
-    pending = issue();
-    hash.update(current);
-    onBytes?.(position);
-  }
-  return { md5: hash.digest('hex'), position };
 }
 
 /** Hashes a file of any size, storing it into `cache` when given. */
