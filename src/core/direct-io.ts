@@ -10,6 +10,7 @@
  * {@link alignedRing} are page-aligned; a write whose offset or length is not aligned goes
  * through the ordinary descriptor instead, and so does everything after an EINVAL (a
  * filesystem or device with coarser alignment, or none at all, like older tmpfs).
+ * `CAIRN_DIRECT_IO=0` turns direct writes off.
  */
 import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
@@ -78,7 +79,7 @@ export class PositionalWriter {
   constructor(fh: FileHandle, path?: string, options: { maxInflight?: number; at?: number } = {}) {
     this.#fh = fh;
     this.#path = path;
-    this.#useDirect = path !== undefined;
+    this.#useDirect = path !== undefined && process.env.CAIRN_DIRECT_IO !== '0';
     this.#maxInflight = options.maxInflight ?? 4;
     this.#pos = options.at ?? 0;
   }
@@ -123,7 +124,9 @@ export class PositionalWriter {
       await this.flush();
     } finally {
       this.#useDirect = false;
-      await (await this.#direct)?.close();
+      const direct = this.#direct;
+      this.#direct = Promise.resolve(undefined);
+      await (await direct)?.close();
     }
   }
 

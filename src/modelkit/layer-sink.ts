@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import type { FileHandle } from 'node:fs/promises';
 import zlib from 'node:zlib';
 import type { Transform } from 'node:stream';
-import { nativeHelpers, type NativeHelpers } from '../data/native.js';
+import { PositionalWriter } from '../core/direct-io.js';
 import { Sha256Counter, type Sha256Digest } from '../oci/digest.js';
 
 export type Compression = 'none' | 'gzip' | 'gzip-fastest' | 'zstd';
@@ -27,45 +27,6 @@ export interface LayerBlob {
 /** writes in flight at once */
 const MAX_INFLIGHT = 4;
 
-/** Writes at explicit offsets so several writes can be in flight without reordering. */
-class PositionalWriter {
-  readonly #fh: FileHandle;
-  #pos = 0;
-  #inflight: Promise<unknown>[] = [];
-
-  constructor(fh: FileHandle) {
-    this.#fh = fh;
-  }
-
-  async write(buf: Uint8Array): Promise<void> {
-    if (buf.length === 0) return;
-    this.#inflight.push(this.#writeAll(buf, this.#pos));
-    this.#pos += buf.length;
-    if (this.#inflight.length >= MAX_INFLIGHT) await this.#inflight.shift();
-  }
-
-  async #writeAll(buf: Uint8Array, pos: number): Promise<void> {
-    let off = 0;
-    while (off < buf.length) {
-      const { bytesWritten } = await this.#fh.write(buf, off, buf.length - off, pos + off);
-      off += bytesWritten;
-    }
-  }
-
-  /** Claims the next `n` bytes for a writer outside this one (an in-kernel copy). */
-  reserve(n: number): number {
-    const at = this.#pos;
-    this.#pos += n;
-    return at;
-  }
-
-  async flush(): Promise<void> {
-    const all = this.#inflight;
-    this.#inflight = [];
-    await Promise.all(all);
-  }
-}
-
 export interface ByteSink {
   /**
    * When set, a buffer passed to write() may be reused once this many later writes have
@@ -74,39 +35,37 @@ export interface ByteSink {
   readonly reusesAfter?: number;
   /** `buf` must not be modified afterwards (it may still be in flight) */
   write(buf: Buffer): Promise<void>;
-  /**
-   * Present when the sink can take a large file's bytes by an in-kernel copy: copies up to
-   * `size` bytes from the start of `fd` and returns how many there were.
-   */
-  copyFrom?(fd: number, size: number, onBytes: (n: number) => void): Promise<number>;
+  /** Waits for every write and gives the blob's digests; the sink is closed afterwards. */
   finish(): Promise<LayerBlob>;
+  /** Closes the sink after a failure, writes in flight included (errors are ignored). */
+  discard(): Promise<void>;
 }
 
-/** `fh` must be open for reading too: an in-kernel copy is hashed by reading it back. */
-export async function createLayerSink(fh: FileHandle, compression: Compression): Promise<ByteSink> {
-  const out = new PositionalWriter(fh);
+/**
+ * A sink writing into `fh`, the temp file at `path`: large aligned chunks (file data read by
+ * tar-writer into an aligned ring) go to the disk directly, past the page cache.
+ */
+export async function createLayerSink(
+  fh: FileHandle,
+  path: string,
+  compression: Compression,
+): Promise<ByteSink> {
+  const out = new PositionalWriter(fh, path, { maxInflight: MAX_INFLIGHT });
   const diff = new Sha256Counter();
+  const discard = (): Promise<void> => out.close().catch(() => undefined);
   if (compression === 'none') {
-    const native = nativeHelpers();
     return {
       reusesAfter: MAX_INFLIGHT,
       async write(buf) {
         diff.update(buf);
         await out.write(buf);
       },
-      ...(native === undefined
-        ? {}
-        : {
-            async copyFrom(fd: number, size: number, onBytes: (n: number) => void) {
-              await out.flush();
-              return copyAndHash(native, fd, fh, out.reserve(size), size, diff, onBytes);
-            },
-          }),
       async finish() {
-        await out.flush();
+        await out.close();
         const d = diff.digest();
         return { digest: d, diffId: d, size: diff.size, uncompressedSize: diff.size };
       },
+      discard,
     };
   }
   const stored = new Sha256Counter();
@@ -135,7 +94,7 @@ export async function createLayerSink(fh: FileHandle, compression: Compression):
       compressor.end();
       await once(compressor, 'end');
       await chain;
-      await out.flush();
+      await out.close();
       if (failure !== undefined) throw failure;
       return {
         digest: stored.digest(),
@@ -144,58 +103,12 @@ export async function createLayerSink(fh: FileHandle, compression: Compression):
         uncompressedSize: diff.size,
       };
     },
+    async discard() {
+      compressor.destroy();
+      await chain.catch(() => undefined);
+      await discard();
+    },
   };
-}
-
-/** bytes per in-kernel copy call: small enough that hashing follows the copy closely */
-const COPY_CHUNK = 16 * 1024 * 1024;
-const HASH_READ = 4 * 1024 * 1024;
-
-/**
- * Copies `size` bytes from `src` into `dst` at `at` inside the kernel, one chunk ahead of the
- * hashing, which reads the copy back from the page cache: the digest covers the bytes as
- * stored, and no JavaScript buffer is ever written. Returns the bytes copied (fewer when the
- * source was shorter than `size`).
- */
-async function copyAndHash(
-  native: NativeHelpers,
-  src: number,
-  dst: FileHandle,
-  at: number,
-  size: number,
-  hash: Sha256Counter,
-  onBytes: (n: number) => void,
-): Promise<number> {
-  const copy = (from: number): Promise<number> =>
-    native.copyRange(src, from, dst.fd, at + from, Math.min(COPY_CHUNK, size - from));
-  const bufs = [Buffer.allocUnsafeSlow(HASH_READ), Buffer.allocUnsafeSlow(HASH_READ)];
-  let turn = 0;
-  const readAt = async (pos: number, len: number): Promise<Buffer> => {
-    const buf = (bufs[turn++ % 2] as Buffer).subarray(0, len);
-    const { bytesRead } = await dst.read(buf, 0, len, pos);
-    if (bytesRead !== len) throw new Error(`Internal error: short read of a layer being written`);
-    return buf;
-  };
-  let done = 0;
-  let copying = size > 0 ? copy(0) : Promise.resolve(0);
-  while (done < size) {
-    const len = await copying;
-    if (len === 0) return done;
-    const next = done + len;
-    if (next < size) copying = copy(next);
-    // Hash what was just copied, reading one buffer ahead.
-    let pos = 0;
-    let reading = readAt(at + done, Math.min(HASH_READ, len));
-    while (pos < len) {
-      const buf = await reading;
-      pos += buf.length;
-      if (pos < len) reading = readAt(at + done + pos, Math.min(HASH_READ, len - pos));
-      hash.update(buf);
-    }
-    onBytes(len);
-    done = next;
-  }
-  return done;
 }
 
 /** gzip as Go writes it where possible (no name, mtime 0); zstd through zstd-napi. */

@@ -27,7 +27,7 @@ import { kitfileToConfigJson, type Kitfile, type LayerInfo } from './kitfile.js'
 import type { ParsedKitfile } from './kitfile-parse.js';
 import { assertValidKitfile, cleanPath, positionOf } from './kitfile-validate.js';
 import { KitIgnore } from './kitignore.js';
-import { createLayerSink, type Compression } from './layer-sink.js';
+import { createLayerSink, type ByteSink, type Compression } from './layer-sink.js';
 import { walkLayer } from './layer-walk.js';
 import { provenanceAnnotations } from './provenance.js';
 import { writeRaw, writeTar } from './tar-writer.js';
@@ -187,11 +187,11 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       : await walkLayer({ contextDir, layerPath: rel, excluded, ignore, warn });
     const total = entries.reduce((s, e) => s + e.size, 0);
     const tmp = o.store.ingestPath();
-    // read-write: an in-kernel copy into the layer is hashed by reading it back
-    const fh = await fsp.open(tmp, 'wx+', 0o644);
+    const fh = await fsp.open(tmp, 'wx', 0o644);
     let blob;
+    let sink: ByteSink | undefined;
     try {
-      const sink = await createLayerSink(fh, o.compression);
+      sink = await createLayerSink(fh, tmp, o.compression);
       await (raw ? writeRaw : writeTar)(entries, sink, (n) => {
         bytesDone += n;
         o.sink({
@@ -205,6 +205,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       blob = await sink.finish();
       await fh.close();
     } catch (error) {
+      await sink?.discard();
       await fh.close().catch(() => undefined);
       await fsp.rm(tmp, { force: true });
       throw error;

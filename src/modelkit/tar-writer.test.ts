@@ -1,5 +1,5 @@
 // A file that shrinks or grows between the walk and the copy is an error naming the file, on
-// the in-kernel copy path and on the read-and-write path alike; the source is left untouched.
+// the direct-I/O path and the page-cache path alike; the source is left untouched.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -13,14 +13,15 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-tarw-'));
 });
 afterEach(() => {
-  delete process.env.CAIRN_NATIVE;
+  delete process.env.CAIRN_DIRECT_IO;
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 async function packOne(abs: string, claimed: number): Promise<void> {
-  const fh = await fsp.open(path.join(dir, 'layer.tar'), 'w+');
+  const out = path.join(dir, 'layer.tar');
+  const fh = await fsp.open(out, 'w');
   try {
-    const sink = await createLayerSink(fh, 'none');
+    const sink = await createLayerSink(fh, out, 'none');
     await writeTar([{ name: 'model.bin', type: 'file', mode: 0o644, size: claimed, abs }], sink);
     await sink.finish();
   } finally {
@@ -29,9 +30,9 @@ async function packOne(abs: string, claimed: number): Promise<void> {
 }
 
 describe('a file that changes size while packing', () => {
-  for (const native of ['1', '0']) {
-    it(`is refused with its name (CAIRN_NATIVE=${native})`, async () => {
-      process.env.CAIRN_NATIVE = native;
+  for (const direct of ['1', '0']) {
+    it(`is refused with its name (CAIRN_DIRECT_IO=${direct})`, async () => {
+      process.env.CAIRN_DIRECT_IO = direct;
       const abs = path.join(dir, 'model.bin');
       const bytes = Buffer.alloc(3 * 1024 * 1024, 7); // above the 256 KiB small-file path
       fs.writeFileSync(abs, bytes);

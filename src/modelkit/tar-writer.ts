@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { alignedRing } from '../core/direct-io.js';
 import { CairnError } from '../core/errors.js';
 import type { ByteSink } from './layer-sink.js';
 import type { WalkEntry } from './layer-walk.js';
@@ -127,21 +128,12 @@ async function copyLarge(
 ): Promise<void> {
   const fh = await fsp.open(e.abs, 'r');
   try {
-    if (sink.copyFrom !== undefined) {
-      const copied = await sink.copyFrom(fh.fd, e.size, onBytes);
-      if (copied !== e.size) throw changed(e, copied);
-      const extra = Buffer.allocUnsafe(1);
-      const { bytesRead } = await fh.read(extra, 0, 1, e.size);
-      if (bytesRead !== 0) throw changed(e, e.size + bytesRead);
-      return;
-    }
     let pos = 0;
     // A sink that is done with a buffer once write() returns (all but its last few writes have
-    // completed) lets us cycle a small ring instead of faulting in fresh memory for every chunk.
+    // completed) lets us cycle a small ring instead of faulting in fresh memory for every
+    // chunk; the ring is page-aligned, so the sink can write it past the page cache.
     const ring =
-      sink.reusesAfter === undefined
-        ? undefined
-        : Array.from({ length: sink.reusesAfter + 2 }, () => Buffer.allocUnsafeSlow(CHUNK));
+      sink.reusesAfter === undefined ? undefined : alignedRing(sink.reusesAfter + 2, CHUNK);
     let turn = 0;
     const readAt = (at: number) => {
       const len = Math.min(CHUNK, Math.max(e.size - at, 0)) || BLOCK;

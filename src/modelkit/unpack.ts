@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import path from 'node:path';
 import { CairnError, DigestMismatchError, errnoCode } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
-import { nativeHelpers, type NativeHelpers } from '../data/native.js';
+import { alignedRing, PositionalWriter } from '../core/direct-io.js';
 import { tempSibling, writeFileAtomic } from '../core/fs.js';
 import { Sha256Counter, type Sha256Digest } from '../oci/digest.js';
 import type { LocalStore } from '../oci/layout.js';
@@ -322,32 +322,13 @@ async function unpackLayer(
   const staged: Staged[] = [];
   const verifiedDirs = new Set<string>([root]);
   const reader = new ByteReader(measured());
-  // Uncompressed layers: large files are copied out of the blob inside the kernel while the
-  // reader still reads every byte for the digest check, which gates the final rename.
-  const native = p.type.compression === 'none' ? nativeHelpers() : undefined;
-  // (a missing blob is left to the reader, whose error says what to do)
-  const blobFile =
-    native === undefined
-      ? undefined
-      : await fsp.open(o.store.blobPath(p.layer.digest), 'r').catch(() => undefined);
-  const kernel = (size: number): KernelCopy | undefined =>
-    native === undefined || blobFile === undefined || size < KERNEL_COPY_MIN
-      ? undefined
-      : { native, fd: blobFile.fd, offset: reader.position, size };
   try {
     await fsp.mkdir(root, { recursive: true });
     await assertNoSymlinkBetween(dir, root, where);
     if (p.type.format === 'raw') {
       const final = path.join(dir, sanePath);
       await ensureParents(dir, path.dirname(final), verifiedDirs, where);
-      const r = await stageFile(
-        final,
-        reader.chunks(Number.MAX_SAFE_INTEGER),
-        o,
-        where,
-        0o644,
-        kernel(p.layer.size),
-      );
+      const r = await stageFile(final, reader.chunks(Number.MAX_SAFE_INTEGER), o, where, 0o644);
       if (r === 'skipped') out.skippedExisting++;
       else {
         staged.push(r);
@@ -390,7 +371,7 @@ async function unpackLayer(
         }
         fileNames.add(name);
         await ensureParents(dir, path.dirname(final), verifiedDirs, where);
-        const r = await stageFile(final, e.data(), o, where, e.mode, kernel(e.size));
+        const r = await stageFile(final, e.data(), o, where, e.mode);
         if (r === 'skipped') {
           out.skippedExisting++;
           continue;
@@ -427,7 +408,6 @@ async function unpackLayer(
   } finally {
     await Promise.all(staged.map((s) => fsp.rm(s.tmp, { force: true })));
     await reader.close().catch(() => undefined); // a walk stopped early still closes the blob
-    await blobFile?.close();
     blob?.destroy();
   }
 }
@@ -492,41 +472,12 @@ async function ensureParents(
   }
 }
 
-/** Files from this size up are copied inside the kernel (when the layer is uncompressed). */
-const KERNEL_COPY_MIN = 1024 * 1024;
-const KERNEL_COPY_CHUNK = 16 * 1024 * 1024;
-
-/** Where a file's bytes sit in an uncompressed blob, for an in-kernel copy. */
-interface KernelCopy {
-  native: NativeHelpers;
-  fd: number;
-  offset: number;
-  size: number;
-}
-
-async function kernelCopy(k: KernelCopy, out: number): Promise<number> {
-  let done = 0;
-  while (done < k.size) {
-    const n = await k.native.copyRange(
-      k.fd,
-      k.offset + done,
-      out,
-      done,
-      Math.min(KERNEL_COPY_CHUNK, k.size - done),
-    );
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
-}
-
 async function stageFile(
   final: string,
   data: AsyncIterable<Buffer>,
   o: UnpackOptions,
   where: string,
   mode: number,
-  kernel?: KernelCopy,
 ): Promise<(Staged & { size: number }) | 'skipped'> {
   let existing: Stats | undefined;
   try {
@@ -554,10 +505,7 @@ async function stageFile(
   const fh = await fsp.open(tmp, 'wx', 0o600);
   let size: number;
   try {
-    size =
-      kernel === undefined
-        ? await writeChunks(fh, data)
-        : await copyChunks(fh, data, kernel, `${where}: ${final}`);
+    size = await writeChunks(fh, tmp, data);
   } catch (error) {
     await fh.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true });
@@ -567,59 +515,26 @@ async function stageFile(
   return { tmp, final, mode: mode & 0o777, size };
 }
 
-/** Writes the chunks, up to four at once at explicit offsets; returns the bytes written. */
-async function writeChunks(fh: FileHandle, data: AsyncIterable<Buffer>): Promise<number> {
-  let size = 0;
-  const inflight: Promise<void>[] = [];
-  const writeAt = async (chunk: Buffer, at: number): Promise<void> => {
-    let off = 0;
-    while (off < chunk.length) {
-      const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, at + off);
-      off += bytesWritten;
-    }
-  };
-  try {
-    for await (const chunk of data) {
-      inflight.push(writeAt(chunk, size));
-      size += chunk.length;
-      if (inflight.length >= 4) await inflight.shift();
-    }
-  } finally {
-    await Promise.allSettled(inflight);
-  }
-  await Promise.all(inflight);
-  return size;
-}
-
 /**
- * Lets the kernel copy the file out of the blob while the data still flows through the reader,
- * which checks the entry's size now and the blob's digest before anything is renamed into
- * place. Returns the bytes copied, which must be the bytes the reader saw.
+ * Writes the chunks, up to four at once at explicit offsets; returns the bytes written.
+ * Chunks of an uncompressed layer sit in the aligned ring at sector-aligned offsets, so they
+ * go to the disk directly (see direct-io.ts); a decompressor's output goes through the page
+ * cache.
  */
-async function copyChunks(
+async function writeChunks(
   fh: FileHandle,
+  file: string,
   data: AsyncIterable<Buffer>,
-  kernel: KernelCopy,
-  what: string,
 ): Promise<number> {
-  const copying = kernelCopy(kernel, fh.fd);
-  let seen = 0;
+  const writer = new PositionalWriter(fh, file, { maxInflight: 4 });
   try {
-    for await (const chunk of data) seen += chunk.length;
-  } finally {
-    await copying.catch(() => undefined);
+    for await (const chunk of data) await writer.write(chunk);
+  } catch (error) {
+    await writer.close().catch(() => undefined);
+    throw error;
   }
-  const copied = await copying;
-  if (copied !== seen) {
-    throw new CairnError(
-      'size-mismatch',
-      `${what}: copied ${copied} bytes, the layer holds ${seen}`,
-      {
-        hint: 'The blob changed while unpacking; run the command again.',
-      },
-    );
-  }
-  return copied;
+  await writer.close();
+  return writer.position;
 }
 
 async function freeBytes(dir: string): Promise<number> {
@@ -633,5 +548,5 @@ async function freeBytes(dir: string): Promise<number> {
 
 /** 4 MiB buffers for one layer's uncompressed chunks: 4 in writes, 1 held, 1 being read, 2 spare. */
 function ringBuffers(): Buffer[] {
-  return Array.from({ length: 8 }, () => Buffer.allocUnsafeSlow(4 * 1024 * 1024));
+  return alignedRing(8, 4 * 1024 * 1024);
 }

@@ -327,7 +327,7 @@ describe('unpack', () => {
     expect(listFiles(path.join(work, 'p'))).toEqual(['prompts/system.md']);
   });
 
-  it('large files copied inside the kernel match the plain path; a corrupted blob leaves nothing', async () => {
+  it('large files written past the page cache match the page-cache path; a corrupted blob leaves nothing', async () => {
     // A period-251 pattern: a range copied from the wrong offset shows up as different bytes.
     const big = Buffer.alloc(40 * 1024 * 1024 + 777);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 251;
@@ -338,14 +338,14 @@ describe('unpack', () => {
       'data/small.txt': 'small',
     });
     const r = await pack('lg', ['lg:v1']);
-    for (const native of ['1', '0']) {
-      process.env.CAIRN_NATIVE = native;
+    for (const direct of ['1', '0']) {
+      process.env.CAIRN_DIRECT_IO = direct;
       try {
-        await unpack('lg:v1', `out${native}`);
+        await unpack('lg:v1', `out${direct}`);
       } finally {
-        delete process.env.CAIRN_NATIVE;
+        delete process.env.CAIRN_DIRECT_IO;
       }
-      const out = path.join(work, `out${native}`);
+      const out = path.join(work, `out${direct}`);
       expect(fs.readFileSync(path.join(out, 'big.bin')).equals(big)).toBe(true);
       expect(
         fs.readFileSync(path.join(out, 'data', 'mid.bin')).equals(big.subarray(5, 3 * 1024 * 1024)),
@@ -353,7 +353,7 @@ describe('unpack', () => {
       expect(fs.readFileSync(path.join(out, 'data', 'small.txt'), 'utf8')).toBe('small');
     }
     // Same size, one byte changed deep inside the model blob: the digest check fails at the
-    // end of the blob, after the kernel copy, and nothing is renamed into place.
+    // end of the blob, after the file was written, and nothing is renamed into place.
     const blob = store.blobPath(r.layers[0]?.digest ?? ('' as never));
     fs.chmodSync(blob, 0o644);
     const fd = fs.openSync(blob, 'r+');
