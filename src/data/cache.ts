@@ -103,6 +103,17 @@ export function adoptFresh(cache: CacheLayout): void {
   }
 }
 
+/**
+ * Objects another thread of this process stored (a worker, the native hasher): existence in
+ * a fresh prefix folder is answered from memory, so this thread must be told of them.
+ */
+export function noteStored(cache: CacheLayout, md5s: readonly string[]): void {
+  for (const md5 of md5s) {
+    const p = objectPath(cache, md5);
+    if (freshDirs.has(path.dirname(p))) storedHere.add(p);
+  }
+}
+
 export function hasObjectSync(cache: CacheLayout, md5: string): boolean {
   const p = objectPath(cache, md5);
   if (freshDirs.has(path.dirname(p))) return storedHere.has(p);

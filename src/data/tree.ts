@@ -17,6 +17,7 @@ import {
   recordableEpochSync,
   NO_EPOCH,
   attachStored,
+  noteStored,
   prepareFreshCache,
   storeBytesSync,
   storedOf,
@@ -397,6 +398,8 @@ async function runUnits(
   let done = 0;
   const report = (unit: ScannedUnit): ScannedUnit => {
     stored?.push(...unit.stored);
+    // stored by workers: this thread must know them (noteStored)
+    if (mode.store !== undefined) noteStored(mode.store, unit.stored);
     done += unit.rels.length;
     ctx.sink({ type: 'progress', phase: hash ? 'hash' : 'scan', done });
     return unit;
@@ -439,6 +442,7 @@ async function hashMissing(
   let bytes = 0;
   const apply = (batch: typeof toHash, result: HashJobResult): void => {
     mode.stored?.push(...result.stored);
+    if (store !== undefined) noteStored(store, result.stored);
     batch.forEach((f, i) => {
       const entry = files[f.index]?.[1];
       const stat = result.stats[i];
