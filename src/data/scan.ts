@@ -1,16 +1,17 @@
 /**
  * Walks one part of a directory tree synchronously (in a worker thread, usually): sorted
  * pre-order, symlinks followed with loop detection, `.dvcignore` applied. Optionally hashes
- * and stores each file as it goes, for a first `add` where nothing is indexed yet.
+ * and stores each file as it goes, for a first `add` where nothing is indexed yet. The native
+ * helpers (native.ts) do the same walk faster for the plain cases and hand back the rest.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
-import { adoptFresh, attachStored, type CacheLayout } from './cache.js';
+import { adoptFresh, attachStored, tempDir, type CacheLayout } from './cache.js';
 import { fileAccessError, hashLegacySync, hashSmallFileSync, SMALL_FILE } from './hash.js';
 import { IgnoreRules } from './ignore.js';
-import { nativeHelpers } from './native.js';
+import { nativeHelpers, type NativeHelpers, type NativeStore } from './native.js';
 
 /** Files found under one unit of work, in walk order. */
 export interface ScannedUnit {
@@ -136,6 +137,31 @@ function unitFingerprint(names: string | Buffer, stats: Float64Array): string {
 }
 
 /**
+ * The native helpers, when they may walk these units (all of one root) exactly as scanUnit
+ * would: they are loaded and no `.dvcignore` rules apply from above the root or from the
+ * folders between it and each unit. (A `.dvcignore` inside a unit makes the native walker
+ * decline that unit.)
+ */
+function nativeFor(requests: readonly ScanRequest[]): NativeHelpers | undefined {
+  const first = requests[0];
+  const native = nativeHelpers();
+  if (first === undefined || native === undefined) return undefined;
+  const rules = new IgnoreRules(first.repoRoot);
+  const rootRel = IgnoreRules.relTo(first.repoRoot, first.root);
+  // the folders whose rules apply to `rel` (a unit's folder or file), from the root down
+  const enterAbove = (rel: string): void => {
+    const parent = rel.includes('/') ? path.posix.dirname(rel) : '';
+    rules.enter(rootRel === '' ? parent : parent === '' ? rootRel : `${rootRel}/${parent}`);
+  };
+  enterAbove('');
+  for (const r of requests) {
+    for (const dir of r.dirs) enterAbove(dir);
+    for (const file of r.files) enterAbove(file);
+  }
+  return rules.empty ? native : undefined;
+}
+
+/**
  * Walks units without hashing, with the native scanner where it can take them (see
  * native.ts) and scanUnit for the rest. The results, fingerprints included, are the same as
  * scanUnit's: the native walk visits the same files in the same order.
@@ -144,13 +170,9 @@ export function scanUnitsFast(
   requests: ScanRequest[],
   threads: number,
 ): (ScannedUnit | undefined)[] {
+  const native = nativeFor(requests);
   const first = requests[0];
-  const native = nativeHelpers();
   if (first === undefined || native === undefined) return requests.map(() => undefined);
-  // Rules from .dvcignore files above or at the root apply inside it: leave those to scanUnit.
-  const rules = new IgnoreRules(first.repoRoot);
-  rules.enter(IgnoreRules.relTo(first.repoRoot, first.root));
-  if (!rules.empty) return requests.map(() => undefined);
   const raw = native.scanUnits(
     first.root,
     requests.map((r) => [r.dirs, r.files]),
@@ -159,9 +181,91 @@ export function scanUnitsFast(
   return raw.map((unit) => {
     if (unit === null) return undefined;
     const [names, stats] = unit;
-    const rels = names.length === 0 ? [] : names.toString('utf8').split('\0');
-    return { rels, stats, md5s: undefined, fingerprint: unitFingerprint(names, stats), stored: [] };
+    return {
+      rels: relsOf(names),
+      stats,
+      md5s: undefined,
+      fingerprint: unitFingerprint(names, stats),
+      stored: [],
+    };
   });
+}
+
+/** A unit the native hasher handed back to scanUnit. */
+export interface DeclinedUnit {
+  declined: true;
+  /** objects it stored before declining: they are in the cache because of this add */
+  stored: string[];
+}
+
+/**
+ * A first add's walk (scanUnit with `hash`, not legacy) by the native hasher, `concurrency`
+ * units at a time on libuv's pool; each unit goes to `onUnit` as it finishes, for progress.
+ * Undefined when the native helpers cannot take this tree at all; otherwise the units in
+ * order, where a declined one is left to scanUnit. Results equal scanUnit's: same files,
+ * stats, fingerprints and md5s ('' for files over {@link SMALL_FILE}), same objects stored.
+ */
+export async function hashUnitsFast(
+  requests: ScanRequest[],
+  concurrency: number,
+  onUnit: (unit: ScannedUnit) => void,
+): Promise<(ScannedUnit | DeclinedUnit)[] | undefined> {
+  const native = nativeFor(requests);
+  if (native === undefined || requests.some((r) => !r.hash || r.legacy || r.store?.legacy)) {
+    return undefined;
+  }
+  const results = new Array<ScannedUnit | DeclinedUnit>(requests.length);
+  let next = 0;
+  const take = async (): Promise<void> => {
+    while (next < requests.length) {
+      const i = next++;
+      const req = requests[i] as ScanRequest;
+      const [names, stats, md5s, stored] = await native.hashUnit(
+        req.root,
+        req.dirs,
+        req.files,
+        req.store === undefined ? null : nativeStore(req.store, req.fresh),
+      );
+      if (names === null) {
+        results[i] = { declined: true, stored: hexList(stored) };
+        continue;
+      }
+      const unit: ScannedUnit = {
+        rels: relsOf(names),
+        stats,
+        md5s: hexList(md5s).map((md5) => (md5.startsWith('-') ? '' : md5)),
+        fingerprint: unitFingerprint(names, stats),
+        stored: hexList(stored),
+      };
+      results[i] = unit;
+      onUnit(unit);
+    }
+  };
+  const takers = Math.max(1, Math.min(concurrency, requests.length));
+  await Promise.all(Array.from({ length: takers }, take));
+  return results;
+}
+
+function nativeStore(cache: CacheLayout, fresh: boolean): NativeStore {
+  return {
+    base: path.join(cache.dir, 'files', 'md5'),
+    tempDir: tempDir(cache),
+    fileMode: cache.fileMode,
+    dirMode: cache.dirMode,
+    fresh,
+  };
+}
+
+function relsOf(names: Buffer): string[] {
+  return names.length === 0 ? [] : names.toString('utf8').split('\0');
+}
+
+/** 32 hex digits per item, back to back (latin1: one byte per digit). */
+function hexList(bytes: Buffer): string[] {
+  const text = bytes.toString('latin1');
+  const out = new Array<string>(text.length / 32);
+  for (let i = 0; i < out.length; i++) out[i] = text.slice(i * 32, i * 32 + 32);
+  return out;
 }
 
 function lstat(abs: string): fs.Stats {
