@@ -36,7 +36,7 @@ import {
 import { buildManifest, sortEntries, type ManifestEntry } from './manifest.js';
 import type { WorkerPool } from './pool.js';
 import type { ScannedUnit, ScanRequest } from './scan.js';
-import { scanUnit, scanUnitsFast } from './scan.js';
+import { hashUnitsFast, scanUnit, scanUnitsFast } from './scan.js';
 import type { HashJobResult } from './worker.js';
 
 export interface HashContext {
@@ -396,10 +396,13 @@ async function runUnits(
     ...mode,
   });
   let done = 0;
+  // Objects stored by workers or the native hasher: this thread must know them (noteStored).
+  const learn = (md5s: string[]): void => {
+    stored?.push(...md5s);
+    if (mode.store !== undefined) noteStored(mode.store, md5s);
+  };
   const report = (unit: ScannedUnit): ScannedUnit => {
-    stored?.push(...unit.stored);
-    // stored by workers: this thread must know them (noteStored)
-    if (mode.store !== undefined) noteStored(mode.store, unit.stored);
+    learn(unit.stored);
     done += unit.rels.length;
     ctx.sink({ type: 'progress', phase: hash ? 'hash' : 'scan', done });
     return unit;
@@ -411,13 +414,42 @@ async function runUnits(
     if (fast.some((u) => u !== undefined)) {
       return fast.map((u, i) => report(u ?? scanUnit(request(units[i] as Unit))));
     }
+  } else if (!mode.legacy) {
+    // A first add: the native hasher reads, hashes and stores small files on every core,
+    // without a JavaScript string or Buffer per file; what it declines goes to the workers.
+    const fast = await hashUnitsFast(units.map(request), os.availableParallelism(), report);
+    if (fast !== undefined) {
+      const declined: ScanRequest[] = [];
+      fast.forEach((u, i) => {
+        if (!('declined' in u)) return;
+        learn(u.stored);
+        declined.push(request(units[i] as Unit));
+      });
+      const rest = declined.length === 0 ? [] : await walkUnits(ctx, declined, inline, report);
+      return fast.map((u) => {
+        if (!('declined' in u)) return u;
+        const walked = rest.shift();
+        if (walked === undefined) throw new Error('Internal error: a declined unit was not walked');
+        return walked;
+      });
+    }
   }
-  if (inline) return units.map((u) => report(scanUnit(request(u))));
+  return walkUnits(ctx, units.map(request), inline, report);
+}
+
+/** scanUnit over requests, on this thread for small trees, else on the workers as well. */
+async function walkUnits(
+  ctx: HashContext,
+  requests: ScanRequest[],
+  inline: boolean,
+  report: (unit: ScannedUnit) => ScannedUnit,
+): Promise<ScannedUnit[]> {
+  if (inline) return requests.map((r) => report(scanUnit(r)));
   return runParallel(
     ctx,
-    units,
-    (u) => report(scanUnit(request(u))),
-    async (pool, u) => report(await pool.run<ScannedUnit>({ kind: 'scan', request: request(u) })),
+    requests,
+    (r) => report(scanUnit(r)),
+    async (pool, r) => report(await pool.run<ScannedUnit>({ kind: 'scan', request: r })),
   );
 }
 
