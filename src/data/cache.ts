@@ -104,14 +104,12 @@ export function adoptFresh(cache: CacheLayout): void {
 }
 
 /**
- * Objects another thread of this process stored (a worker, the native hasher): existence in
- * a fresh prefix folder is answered from memory, so this thread must be told of them.
+ * Other threads of this process (workers, the native hasher) stored objects this thread did
+ * not see: from now on it looks on disk for them instead of answering from memory.
  */
-export function noteStored(cache: CacheLayout, md5s: readonly string[]): void {
-  for (const md5 of md5s) {
-    const p = objectPath(cache, md5);
-    if (freshDirs.has(path.dirname(p))) storedHere.add(p);
-  }
+export function forgetFresh(cache: CacheLayout): void {
+  const base = path.join(cache.dir, 'files', 'md5');
+  for (let i = 0; i < 256; i++) freshDirs.delete(path.join(base, i.toString(16).padStart(2, '0')));
 }
 
 export function hasObjectSync(cache: CacheLayout, md5: string): boolean {

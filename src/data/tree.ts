@@ -17,7 +17,7 @@ import {
   recordableEpochSync,
   NO_EPOCH,
   attachStored,
-  noteStored,
+  forgetFresh,
   prepareFreshCache,
   storeBytesSync,
   storedOf,
@@ -379,12 +379,30 @@ async function hashDirectory(
   return { kind: 'dir', md5: manifest.md5, size: totalSize, nfiles: files.length };
 }
 
+type WalkMode = { hash: boolean; store: CacheLayout | undefined; legacy: boolean; fresh: boolean };
+
 async function runUnits(
   ctx: HashContext,
   abs: string,
   units: Unit[],
   inline: boolean,
-  mode: { hash: boolean; store: CacheLayout | undefined; legacy: boolean; fresh: boolean },
+  mode: WalkMode,
+  stored: string[] | undefined,
+): Promise<ScannedUnit[]> {
+  try {
+    return await walkTree(ctx, abs, units, inline, mode, stored);
+  } finally {
+    // Workers and the native hasher stored objects this thread does not know of.
+    if (mode.store !== undefined) forgetFresh(mode.store);
+  }
+}
+
+async function walkTree(
+  ctx: HashContext,
+  abs: string,
+  units: Unit[],
+  inline: boolean,
+  mode: WalkMode,
   stored: string[] | undefined,
 ): Promise<ScannedUnit[]> {
   const hash = mode.hash;
@@ -396,13 +414,8 @@ async function runUnits(
     ...mode,
   });
   let done = 0;
-  // Objects stored by workers or the native hasher: this thread must know them (noteStored).
-  const learn = (md5s: string[]): void => {
-    stored?.push(...md5s);
-    if (mode.store !== undefined) noteStored(mode.store, md5s);
-  };
   const report = (unit: ScannedUnit): ScannedUnit => {
-    learn(unit.stored);
+    stored?.push(...unit.stored);
     done += unit.rels.length;
     ctx.sink({ type: 'progress', phase: hash ? 'hash' : 'scan', done });
     return unit;
@@ -422,7 +435,7 @@ async function runUnits(
       const declined: ScanRequest[] = [];
       fast.forEach((u, i) => {
         if (!('declined' in u)) return;
-        learn(u.stored);
+        stored?.push(...u.stored);
         declined.push(request(units[i] as Unit));
       });
       const rest = declined.length === 0 ? [] : await walkUnits(ctx, declined, inline, report);
@@ -474,7 +487,6 @@ async function hashMissing(
   let bytes = 0;
   const apply = (batch: typeof toHash, result: HashJobResult): void => {
     mode.stored?.push(...result.stored);
-    if (store !== undefined) noteStored(store, result.stored);
     batch.forEach((f, i) => {
       const entry = files[f.index]?.[1];
       const stat = result.stats[i];
@@ -538,6 +550,8 @@ async function hashMissing(
     });
     apply(batch, result);
   });
+  // the workers stored objects this thread does not know of
+  if (store !== undefined) forgetFresh(store);
 }
 
 /** The snapshot saw all its objects in `cache` at this epoch, and nothing was removed since. */
