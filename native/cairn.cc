@@ -12,9 +12,8 @@
 // in, or a named temp renamed). It declines the same units as scanUnits, and any unit where a
 // file changed size or an I/O call failed, reporting the objects it stored before declining.
 //
-// copyRange copies a byte range between two open files inside the kernel (copy_file_range), on
-// the libuv thread pool, so packing and unpacking large files never pull the bytes through
-// JavaScript buffers to write them.
+// (Large files in add, pack and unpack are written from JavaScript with O_DIRECT: see
+// src/core/direct-io.ts.)
 #include <node_api.h>
 
 #include <algorithm>
@@ -555,115 +554,12 @@ napi_value HashUnit(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-// ---- copyRange: an in-kernel copy between two open files at explicit offsets ----
-
-struct CopyJob {
-  int fdIn;
-  int64_t offIn;
-  int fdOut;
-  int64_t offOut;
-  int64_t len;
-  int64_t copied = 0;
-  int err = 0;
-  napi_deferred deferred;
-  napi_async_work work;
-};
-
-// copy_file_range where the kernel can (no user-space buffer: about 5x cheaper than write()
-// here), pread/pwrite where it cannot (other filesystems, old kernels). Stops early only at
-// the end of the input.
-void CopyExecute(napi_env, void* data) {
-  CopyJob* j = static_cast<CopyJob*>(data);
-  bool kernel = true;
-  std::vector<char> buf;
-  while (j->copied < j->len) {
-    const int64_t want = std::min<int64_t>(j->len - j->copied, int64_t{1} << 30);
-    ssize_t n;
-    if (kernel) {
-      loff_t in = j->offIn + j->copied;
-      loff_t out = j->offOut + j->copied;
-      n = copy_file_range(j->fdIn, &in, j->fdOut, &out, static_cast<size_t>(want), 0);
-      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
-        kernel = false;
-        continue;
-      }
-    } else {
-      if (buf.empty()) buf.resize(1 << 20);
-      const size_t chunk = static_cast<size_t>(std::min<int64_t>(want, static_cast<int64_t>(buf.size())));
-      n = pread(j->fdIn, buf.data(), chunk, j->offIn + j->copied);
-      for (ssize_t w = 0; n > 0 && w < n;) {
-        const ssize_t m = pwrite(j->fdOut, buf.data() + w, static_cast<size_t>(n - w), j->offOut + j->copied + w);
-        if (m < 0) {
-          if (errno == EINTR) continue;
-          n = -1;
-          break;
-        }
-        w += m;
-      }
-    }
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      j->err = errno;
-      return;
-    }
-    if (n == 0) return;  // end of the input
-    j->copied += n;
-  }
-}
-
-void CopyComplete(napi_env env, napi_status, void* data) {
-  CopyJob* j = static_cast<CopyJob*>(data);
-  if (j->err != 0) {
-    napi_value code, message, error;
-    napi_create_string_utf8(env, j->err == ENOSPC ? "ENOSPC" : j->err == EIO ? "EIO" : "ECOPY",
-                            NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, std::strerror(j->err), NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, code, message, &error);
-    napi_value errnoValue;
-    napi_create_int32(env, -j->err, &errnoValue);
-    napi_set_named_property(env, error, "errno", errnoValue);
-    napi_reject_deferred(env, j->deferred, error);
-  } else {
-    napi_value n;
-    napi_create_double(env, static_cast<double>(j->copied), &n);
-    napi_resolve_deferred(env, j->deferred, n);
-  }
-  napi_delete_async_work(env, j->work);
-  delete j;
-}
-
-// copyRange(fdIn, offIn, fdOut, offOut, len) -> Promise<number of bytes copied>
-napi_value CopyRange(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 5) return fail(env, "copyRange(fdIn, offIn, fdOut, offOut, len)");
-  CopyJob* j = new CopyJob();
-  int32_t fdIn = -1, fdOut = -1;
-  if (napi_get_value_int32(env, argv[0], &fdIn) != napi_ok || napi_get_value_int64(env, argv[1], &j->offIn) != napi_ok ||
-      napi_get_value_int32(env, argv[2], &fdOut) != napi_ok || napi_get_value_int64(env, argv[3], &j->offOut) != napi_ok ||
-      napi_get_value_int64(env, argv[4], &j->len) != napi_ok || j->offIn < 0 || j->offOut < 0 || j->len < 0) {
-    delete j;
-    return fail(env, "copyRange takes two file descriptors, offsets and a length, all numbers >= 0");
-  }
-  j->fdIn = fdIn;
-  j->fdOut = fdOut;
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "cairn.copyRange", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, nullptr, name, CopyExecute, CopyComplete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
-}
-
 napi_value Init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "scanUnits", NAPI_AUTO_LENGTH, ScanUnits, nullptr, &fn);
   napi_set_named_property(env, exports, "scanUnits", fn);
   napi_create_function(env, "hashUnit", NAPI_AUTO_LENGTH, HashUnit, nullptr, &fn);
   napi_set_named_property(env, exports, "hashUnit", fn);
-  napi_create_function(env, "copyRange", NAPI_AUTO_LENGTH, CopyRange, nullptr, &fn);
-  napi_set_named_property(env, exports, "copyRange", fn);
   return exports;
 }
 

@@ -1,9 +1,9 @@
 /**
  * The optional native helpers (native/cairn.cc, built by `npm install`): a scanner that lists
  * and lstat()s the units of an unchanged tree on several threads without a JavaScript object
- * per file, the same walk hashing and storing small files for a first add, and an in-kernel
- * range copy. Absent, or declining a unit, callers use the JavaScript walker in scan.ts (full
- * semantics: links, `.dvcignore`, error messages) and ordinary reads and writes.
+ * per file, and the same walk hashing and storing small files for a first add. Absent, or
+ * declining a unit, callers use the JavaScript walker in scan.ts (full semantics: links,
+ * `.dvcignore`, error messages).
  */
 import { createRequire } from 'node:module';
 
@@ -46,14 +46,6 @@ export interface NativeHelpers {
     files: string[],
     store: NativeStore | null,
   ): Promise<NativeHashedUnit>;
-  /** Copies `len` bytes in the kernel; resolves to the bytes copied (fewer at end of input). */
-  copyRange(
-    fdIn: number,
-    offIn: number,
-    fdOut: number,
-    offOut: number,
-    len: number,
-  ): Promise<number>;
 }
 
 let binding: NativeHelpers | null | undefined;
