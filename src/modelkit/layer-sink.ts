@@ -24,7 +24,7 @@ export interface LayerBlob {
   uncompressedSize: number;
 }
 
-/** writes in flight at once */
+/** writes in flight at once (each up to 16 MiB: see tar-writer's LARGE_READ) */
 const MAX_INFLIGHT = 4;
 
 export interface ByteSink {
