@@ -38,13 +38,25 @@ export function legacyLayout(cache: CacheLayout): CacheLayout {
 /** The folder holding the two-hex-digit prefixes, joined once per layout (this is per object). */
 const objectBases = new WeakMap<CacheLayout, string>();
 
-export function objectPath(cache: CacheLayout, md5: string): string {
+/** `<dir>/files/md5` for DVC 3 objects, the cache folder itself for DVC 2.x ones. */
+export function objectBase(cache: CacheLayout): string {
   let base = objectBases.get(cache);
   if (base === undefined) {
     base = cache.legacy ? path.join(cache.dir) : path.join(cache.dir, 'files', 'md5');
     objectBases.set(cache, base);
   }
+  return base;
+}
+
+export function objectPath(cache: CacheLayout, md5: string): string {
+  const base = objectBase(cache);
   return `${base}${path.sep}${md5.slice(0, 2)}${path.sep}${md5.slice(2)}`;
+}
+
+/** The 256 prefix folders (`files/md5/00` … `ff`) of a DVC 3 cache. */
+function prefixDirs(cache: CacheLayout): string[] {
+  const base = objectBase(cache);
+  return Array.from({ length: 256 }, (_, i) => path.join(base, i.toString(16).padStart(2, '0')));
 }
 
 export function tempDir(cache: CacheLayout): string {
@@ -84,20 +96,17 @@ const storedHere = new Set<string>();
  * true: all threads of this add may then treat every prefix as fresh ({@link adoptFresh}).
  */
 export function prepareFreshCache(cache: CacheLayout): boolean {
-  const base = path.join(cache.dir, 'files', 'md5');
+  const base = objectBase(cache);
   if (cache.legacy || fs.existsSync(base)) return false;
   fs.mkdirSync(base, { recursive: true, mode: cache.dirMode });
-  for (let i = 0; i < 256; i++)
-    fs.mkdirSync(path.join(base, i.toString(16).padStart(2, '0')), { mode: cache.dirMode });
+  for (const dir of prefixDirs(cache)) fs.mkdirSync(dir, { mode: cache.dirMode });
   adoptFresh(cache);
   return true;
 }
 
 /** In a thread working for an add that found the cache empty (see {@link prepareFreshCache}). */
 export function adoptFresh(cache: CacheLayout): void {
-  const base = path.join(cache.dir, 'files', 'md5');
-  for (let i = 0; i < 256; i++) {
-    const dir = path.join(base, i.toString(16).padStart(2, '0'));
+  for (const dir of prefixDirs(cache)) {
     freshDirs.add(dir);
     madeDirs.add(dir);
   }
@@ -108,8 +117,7 @@ export function adoptFresh(cache: CacheLayout): void {
  * not see: from now on it looks on disk for them instead of answering from memory.
  */
 export function forgetFresh(cache: CacheLayout): void {
-  const base = path.join(cache.dir, 'files', 'md5');
-  for (let i = 0; i < 256; i++) freshDirs.delete(path.join(base, i.toString(16).padStart(2, '0')));
+  for (const dir of prefixDirs(cache)) freshDirs.delete(dir);
 }
 
 export function hasObjectSync(cache: CacheLayout, md5: string): boolean {

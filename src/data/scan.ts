@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
-import { adoptFresh, attachStored, tempDir, type CacheLayout } from './cache.js';
+import { adoptFresh, attachStored, objectBase, tempDir, type CacheLayout } from './cache.js';
 import { fileAccessError, hashLegacySync, hashSmallFileSync, SMALL_FILE } from './hash.js';
 import { IgnoreRules } from './ignore.js';
 import { nativeHelpers, type NativeHelpers, type NativeStore } from './native.js';
@@ -248,7 +248,7 @@ export async function hashUnitsFast(
 
 function nativeStore(cache: CacheLayout, fresh: boolean): NativeStore {
   return {
-    base: path.join(cache.dir, 'files', 'md5'),
+    base: objectBase(cache),
     tempDir: tempDir(cache),
     fileMode: cache.fileMode,
     dirMode: cache.dirMode,
