@@ -32,6 +32,28 @@ export async function writeFileAtomic(
   }
 }
 
+/**
+ * Creates `target` with `data` unless it exists, so no reader ever sees it empty or torn, even
+ * if the process dies mid-write: write a temp sibling, then hard-link it to the target (which
+ * fails if the target exists). Answers whether this call created it.
+ */
+export async function createFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+): Promise<boolean> {
+  const tmp = tempSibling(target);
+  try {
+    await fsp.writeFile(tmp, data, { flag: 'wx' });
+    await fsp.link(tmp, target);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+}
+
 export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {
   const tmp = tempSibling(target);
   try {

@@ -20,10 +20,13 @@ afterEach(() => {
 async function packOne(abs: string, claimed: number): Promise<void> {
   const out = path.join(dir, 'layer.tar');
   const fh = await fsp.open(out, 'w');
+  const sink = await createLayerSink(fh, out, 'none');
   try {
-    const sink = await createLayerSink(fh, out, 'none');
     await writeTar([{ name: 'model.bin', type: 'file', mode: 0o644, size: claimed, abs }], sink);
     await sink.finish();
+  } catch (error) {
+    await sink.discard(); // as pack does: closes the sink's direct descriptor
+    throw error;
   } finally {
     await fh.close();
   }

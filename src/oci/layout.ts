@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CairnError, DigestMismatchError, errnoCode } from '../core/errors.js';
 import {
+  createFileAtomic,
   lstatOrUndefined,
   sweepDeadTemps,
   tempSibling,
@@ -72,18 +73,11 @@ export class LocalStore {
   static async open(root: string): Promise<LocalStore> {
     await fsp.mkdir(path.join(root, 'blobs', 'sha256'), { recursive: true });
     await fsp.mkdir(path.join(root, 'ingest'), { recursive: true });
-    const layout = path.join(root, 'oci-layout');
-    try {
-      await fsp.writeFile(layout, '{"imageLayoutVersion":"1.0.0"}', { flag: 'wx' });
-    } catch (error) {
-      if (errnoCode(error) !== 'EEXIST') throw error;
-    }
+    // Created whole or not at all: a kill mid-write must not leave an empty index.json that
+    // every later command fails to parse.
+    await createFileAtomic(path.join(root, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    await createFileAtomic(path.join(root, 'index.json'), indexJson([]));
     const store = new LocalStore(root);
-    try {
-      await fsp.writeFile(path.join(root, 'index.json'), indexJson([]), { flag: 'wx' });
-    } catch (error) {
-      if (errnoCode(error) !== 'EEXIST') throw error;
-    }
     return store;
   }
 
@@ -337,6 +331,9 @@ async function readJson(file: string): Promise<unknown> {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
+  // Only an interrupted creation (by a Cairn before createFileAtomic) leaves an empty file;
+  // nothing was ever recorded in it, so it reads as absent.
+  if (text.length === 0) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {

@@ -46,6 +46,13 @@ describe.skipIf(!HAVE_BUILD)('killed commands', () => {
       'big.bin': big,
       'README.md': '# r\n',
     });
+    // Early instants, each with a new home, land around the store's creation (index.json,
+    // oci-layout): whatever a kill leaves there must parse.
+    for (const ms of [50, 75, 100, 125, 150, 175, 200]) {
+      const fresh = path.join(work, `home-${ms}`);
+      await killAfter(['pack', 'p', '-t', 'crash:v1'], work, fresh, ms);
+      if (fs.existsSync(path.join(fresh, 'storage'))) blobsAreSound(path.join(fresh, 'storage'));
+    }
     for (const ms of [150, 300, 600]) {
       await killAfter(['pack', 'p', '-t', 'crash:v1'], work, home, ms);
       if (fs.existsSync(path.join(home, 'storage'))) blobsAreSound(path.join(home, 'storage'));
