@@ -338,8 +338,7 @@ withRegistryFlags(unpackCommand, true).action(
         kitops?: boolean;
       } & RemoteFlags,
     ) => {
-      const { formatUnpack } = await import('../commands/kit-unpack.js');
-      const { unpackLocalOrRemote } = await import('../commands/remote-unpack.js');
+      const { formatUnpack, unpackLocalOrRemote } = await import('../commands/kit-unpack.js');
       const result = await unpackLocalOrRemote(
         ctx,
         ref,

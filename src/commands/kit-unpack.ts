@@ -1,7 +1,7 @@
 /** `cairn unpack REF -d DIR`: extract a stored ModelKit (or parts of it) into a directory. */
 import path from 'node:path';
-import { readManifest, resolveLocal } from '../oci/local-repo.js';
-import { orLatest, parseReference } from '../oci/reference.js';
+import { NotFoundError, readManifest, resolveLocal } from '../oci/local-repo.js';
+import { DEFAULT_REGISTRY, orLatest, parseReference } from '../oci/reference.js';
 import { readModelKit } from '../modelkit/read.js';
 import { unpack, type UnpackResult } from '../modelkit/unpack.js';
 import { parseFilter, type UnpackFilter } from '../modelkit/unpack-filter.js';
@@ -10,6 +10,8 @@ import type { CommandContext } from './context.js';
 import { openStore, formatSize, type StoreFlags } from './kit.js';
 import type { LocalStore } from '../oci/layout.js';
 import { MAX_MODEL_REF_CHAIN } from '../modelkit/chain.js';
+import type { RemoteFlags } from './remote.js';
+import type { RemoteUnpackOptions } from './remote-unpack.js';
 
 export interface UnpackCommandOptions extends StoreFlags {
   dir: string;
@@ -87,4 +89,29 @@ export function formatUnpack(r: UnpackResult): string {
   if (r.kitfile === 'written') lines.push('Wrote Kitfile');
   lines.push(`Unpacked to ${r.dir}`);
   return lines.join('\n');
+}
+
+/** `unpack REF`: the local store first; a reference naming a registry falls back to it. */
+export async function unpackLocalOrRemote(
+  ctx: CommandContext,
+  reference: string,
+  o: RemoteUnpackOptions & { kitops: boolean },
+  flags: RemoteFlags,
+): Promise<UnpackResult> {
+  try {
+    return await kitUnpack(ctx, reference, o);
+  } catch (error) {
+    if (
+      !(error instanceof NotFoundError) ||
+      parseReference(reference).ref.registry === DEFAULT_REGISTRY
+    ) {
+      throw error;
+    }
+  }
+  if (o.overwrite && o.ignoreExisting) {
+    throw new CairnError('bad-flag', '--overwrite and --ignore-existing cannot be used together');
+  }
+  // Registry code (undici and friends) loads only now: a local unpack never pays for it.
+  const { remoteUnpack } = await import('./remote-unpack.js');
+  return remoteUnpack(ctx, reference, o, flags);
 }

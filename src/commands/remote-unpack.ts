@@ -7,12 +7,7 @@ import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import { tempSibling } from '../core/fs.js';
 import { LocalStore } from '../oci/layout.js';
-import {
-  DEFAULT_REGISTRY,
-  formatReference,
-  parseReference,
-  type OciReference,
-} from '../oci/reference.js';
+import { formatReference, type OciReference } from '../oci/reference.js';
 import { downloadBlob } from '../oci/registry/download.js';
 import { mapLimit } from '../oci/registry/transfer.js';
 import { pairLayers, type UnpackResult } from '../modelkit/unpack.js';
@@ -76,29 +71,4 @@ export async function remoteUnpack(
   } finally {
     await fsp.rm(tmpRoot, { recursive: true, force: true });
   }
-}
-
-/** `unpack REF`: the local store first; a reference naming a registry falls back to it. */
-export async function unpackLocalOrRemote(
-  ctx: CommandContext,
-  reference: string,
-  o: RemoteUnpackOptions & { kitops: boolean },
-  flags: RemoteFlags,
-): Promise<UnpackResult> {
-  const { kitUnpack } = await import('./kit-unpack.js');
-  const { NotFoundError } = await import('../oci/local-repo.js');
-  try {
-    return await kitUnpack(ctx, reference, o);
-  } catch (error) {
-    if (
-      !(error instanceof NotFoundError) ||
-      parseReference(reference).ref.registry === DEFAULT_REGISTRY
-    ) {
-      throw error;
-    }
-  }
-  if (o.overwrite && o.ignoreExisting) {
-    throw new CairnError('bad-flag', '--overwrite and --ignore-existing cannot be used together');
-  }
-  return remoteUnpack(ctx, reference, o, flags);
 }
