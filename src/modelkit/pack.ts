@@ -169,6 +169,10 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     }
   }
 
+  // git and the dvc.lock digest run alongside the layers (git status can take a while) and
+  // describe the context as the pack began reading it.
+  const provenance = provenanceAnnotations(contextDir);
+  provenance.catch(() => undefined); // awaited below; a pack that fails first ignores it
   await o.store.cleanIngest();
   const ignore = await KitIgnore.load(contextDir);
   const descriptors: Descriptor[] = [];
@@ -238,7 +242,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
   const annotations: Record<string, string> = {
     [ANNOTATION_CLI_VERSION]: CLI_VERSION,
     [ANNOTATION_CREATED]: createdTimestamp(o.env, o.now ?? (() => new Date())),
-    ...(await provenanceAnnotations(contextDir)),
+    ...(await provenance),
   };
   const lock = await o.store.lock();
   try {

@@ -162,6 +162,24 @@ describe('pack', () => {
     ).toBe('true');
   });
 
+  it('records no git provenance outside git, and finds the repository above a sub-folder context', async () => {
+    const root = basicProject();
+    writeTree(root, { 'dvc.lock': 'schema: "2.0"\n' });
+    await pack('proj', ['p:v1']);
+    const outside = (await kitInspect(ctx(), 'p:v1', {})).manifest.annotations ?? {};
+    expect(outside['dev.cairn.git.commit']).toBeUndefined();
+    expect(outside['dev.cairn.dvc.lock.digest']).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const top = path.dirname(root);
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: top, stdio: 'pipe', encoding: 'utf8' }).trim();
+    git('init', '-q');
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '.');
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init');
+    await pack('proj', ['p:v2']);
+    const inside = (await kitInspect(ctx(), 'p:v2', {})).manifest.annotations ?? {};
+    expect(inside['dev.cairn.git.commit']).toBe(git('rev-parse', 'HEAD'));
+  });
+
   it('refuses a path outside the context (through a symlink) at Kitfile:line:col', async () => {
     const root = basicProject();
     fs.symlinkSync(tempDir(), path.join(root, 'escape'));
