@@ -224,23 +224,33 @@ export function summarize(label, argv, samples) {
 let trashed = 0;
 
 /**
- * Move everything in `dir` except the entries named in `keep` (the benchmark data) into
- * <bench root>/trash, then `sync` so writeback left over from the previous run does not land
- * in the next timed run. Nothing is deleted here: see emptyTrash().
+ * Move `p` (if it exists) into <bench root>/trash instead of deleting it: deleting a GiB on
+ * this ext4 (mounted with `discard`) makes the host trim those blocks while the next timed
+ * run writes, which bills it seconds that are not its own. Nothing is deleted here: see
+ * emptyTrash().
  */
-export function clearExcept(dir, keep) {
+export function setAside(p) {
+  if (!fs.existsSync(p)) return;
   const trash = path.join(benchRoot(), 'trash');
   fs.mkdirSync(trash, { recursive: true });
+  const dest = path.join(trash, `${process.pid}-${Date.now()}-${trashed++}-${path.basename(p)}`);
+  fs.renameSync(p, dest);
+}
+
+/**
+ * Move everything in `dir` except the entries named in `keep` (the benchmark data) aside
+ * (setAside), then `sync` so writeback left over from the previous run does not land in the
+ * next timed run.
+ */
+export function clearExcept(dir, keep) {
   for (const name of fs.readdirSync(dir)) {
-    if (keep.includes(name)) continue;
-    const dest = path.join(trash, `${process.pid}-${Date.now()}-${trashed++}-${name}`);
-    fs.renameSync(path.join(dir, name), dest);
+    if (!keep.includes(name)) setAside(path.join(dir, name));
   }
   spawnSync('sync');
 }
 
 /**
- * Delete what clearExcept() set aside. On ext4 without a journal (this machine's root) the
+ * Delete what setAside() and clearExcept() set aside. On ext4 without a journal (this machine's root) the
  * inode allocator skips every inode freed in the last 30 s (`recently_deleted()`), reading
  * its inode table block each time: creating 70,000 files right after deleting 70,000 costs
  * seconds to minutes of kernel time. So scratch trees are deleted only between benchmarks,

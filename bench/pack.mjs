@@ -31,6 +31,7 @@ import {
   warmPageCache,
   writeResult,
   ensureRandomFile,
+  setAside,
 } from './lib.mjs';
 
 const BENCHES = {
@@ -76,11 +77,11 @@ function storeEnv(name) {
 const tput = (bytes, r) => bytes / r.median_s;
 
 /**
- * Runs an untimed clean-up, then `sync`: deleting a GiB on ext4 with `discard` frees blocks
- * later, and that work must not be billed to the next timed run.
+ * Sets `p` aside (never deletes it: see setAside) and runs `sync`, so neither the previous
+ * run's writeback nor the trimming of its freed blocks is billed to the next timed run.
  */
-function settle(cleanup) {
-  cleanup();
+function settle(p) {
+  setAside(p);
   sh(['sync']);
 }
 
@@ -131,7 +132,7 @@ async function pack1gib() {
   const { dir, file } = bigFileDir();
   const { home, env } = storeEnv('pack-1gib');
   warmPageCache(file);
-  const fresh = () => settle(() => fs.rmSync(home, { recursive: true, force: true }));
+  const fresh = () => settle(home);
   fresh();
   timeRuns('cairn pack (warm-up)', cairnArgv('pack', '.', '-t', 'bench:v1', '-q'), {
     runs: 1,
@@ -153,7 +154,7 @@ async function pack1gib() {
   const cp = timeRuns('cp (floor: write 1 GiB)', ['cp', 'big.bin', copy], {
     runs,
     cwd: dir,
-    prepare: () => settle(() => fs.rmSync(copy, { force: true })),
+    prepare: () => settle(copy),
   });
   fs.rmSync(copy, { force: true });
   fresh();
@@ -181,7 +182,7 @@ async function unpack1gib() {
   fs.rmSync(home, { recursive: true, force: true });
   sh(cairnArgv('pack', '.', '-t', 'bench:v1', '-q'), { cwd: dir, env });
   const out = path.join(benchRoot(), 'unpack-1gib-out');
-  const fresh = () => settle(() => fs.rmSync(out, { recursive: true, force: true }));
+  const fresh = () => settle(out);
   const manifest = JSON.parse(
     sh(cairnArgv('inspect', 'bench:v1', '--json'), { cwd: dir, env }).stdout,
   ).manifest;
@@ -199,7 +200,7 @@ async function unpack1gib() {
   const cp = timeRuns('cp (floor: write 1 GiB)', ['cp', blob, copy], {
     runs,
     cwd: dir,
-    prepare: () => settle(() => fs.rmSync(copy, { force: true })),
+    prepare: () => settle(copy),
   });
   fs.rmSync(copy, { force: true });
   fresh();
@@ -231,7 +232,7 @@ async function packMnist() {
   );
   const { home, env } = storeEnv('pack-mnist');
   warmPageCache(path.join(dir, 'mnist'));
-  const fresh = () => settle(() => fs.rmSync(home, { recursive: true, force: true }));
+  const fresh = () => settle(home);
   const argv = cairnArgv('pack', '.', '-f', kitfile, '-t', 'mnist:v1', '-q');
   fresh();
   timeRuns('cairn pack (warm-up)', argv, { runs: 1, cwd: dir, env });
