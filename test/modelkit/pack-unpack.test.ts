@@ -69,6 +69,16 @@ docs:
   - path: README.md
 `;
 
+/** Makes `dir` a git repository with everything in it committed; answers a git runner. */
+function gitRepoAt(dir: string): (...args: string[]) => string {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: dir, stdio: 'pipe', encoding: 'utf8' }).trim();
+  git('init', '-q');
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '.');
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init');
+  return git;
+}
+
 function basicProject(dir = 'proj'): string {
   const root = path.join(work, dir);
   writeTree(root, {
@@ -144,11 +154,7 @@ describe('pack', () => {
   it('records provenance: git commit, dirty flag, dvc.lock and params digests', async () => {
     const root = basicProject();
     writeTree(root, { 'dvc.lock': 'schema: "2.0"\n', 'params.yaml': 'lr: 0.1\n' });
-    const git = (...args: string[]) =>
-      execFileSync('git', args, { cwd: root, stdio: 'pipe', encoding: 'utf8' }).trim();
-    git('init', '-q');
-    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '.');
-    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init');
+    const git = gitRepoAt(root);
     await pack('proj', ['p:v1']);
     const ann = (await kitInspect(ctx(), 'p:v1', {})).manifest.annotations ?? {};
     expect(ann['dev.cairn.git.commit']).toBe(git('rev-parse', 'HEAD'));
@@ -170,11 +176,7 @@ describe('pack', () => {
     expect(outside['dev.cairn.git.commit']).toBeUndefined();
     expect(outside['dev.cairn.dvc.lock.digest']).toMatch(/^sha256:[0-9a-f]{64}$/);
     const top = path.dirname(root);
-    const git = (...args: string[]) =>
-      execFileSync('git', args, { cwd: top, stdio: 'pipe', encoding: 'utf8' }).trim();
-    git('init', '-q');
-    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '.');
-    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init');
+    const git = gitRepoAt(top);
     await pack('proj', ['p:v2']);
     const inside = (await kitInspect(ctx(), 'p:v2', {})).manifest.annotations ?? {};
     expect(inside['dev.cairn.git.commit']).toBe(git('rev-parse', 'HEAD'));
