@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
+import fsp, { type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { alignedRing, PositionalWriter } from './direct-io.js';
+import { alignedRing, PositionalWriter, readAhead } from './direct-io.js';
 
 let dir: string;
 beforeEach(() => {
@@ -105,5 +105,56 @@ describe('PositionalWriter', () => {
     expect(data.length).toBe(100 + 65536 + 4096);
     expect(data.subarray(100, 100 + 65536).every((b) => b === 1)).toBe(true);
     expect(data.subarray(100 + 65536).every((b) => b === 2)).toBe(true);
+  });
+});
+
+describe('readAhead', () => {
+  it('gives a file in ring-sized chunks, cycling the ring, and nothing for an empty file', async () => {
+    const bytes = randomBytes(5 * 65536 + 123);
+    const file = path.join(dir, 'in');
+    fs.writeFileSync(file, bytes);
+    const ring = alignedRing(3, 65536);
+    const fh = await fsp.open(file, 'r');
+    const seen: Buffer[] = [];
+    const slots: number[] = [];
+    for await (const chunk of readAhead(fh, { ring })) {
+      seen.push(Buffer.from(chunk)); // copied: the ring buffer is read into again later
+      slots.push(ring.findIndex((b) => b.byteOffset === chunk.byteOffset));
+    }
+    await fh.close();
+    expect(Buffer.concat(seen).equals(bytes)).toBe(true);
+    expect(seen.map((c) => c.length)).toEqual([65536, 65536, 65536, 65536, 65536, 123]);
+    expect(slots).toEqual([0, 1, 2, 0, 1, 2]);
+
+    fs.writeFileSync(file, '');
+    const empty = await fsp.open(file, 'r');
+    const none: Buffer[] = [];
+    for await (const chunk of readAhead(empty, { size: 4096 })) none.push(chunk);
+    await empty.close();
+    expect(none).toEqual([]);
+  });
+
+  it('has no read left in flight once a caller stops early', async () => {
+    const file = path.join(dir, 'in');
+    fs.writeFileSync(file, randomBytes(4 * 65536));
+    const fh = await fsp.open(file, 'r');
+    let pending = 0;
+    const counting = {
+      read: async (...args: Parameters<FileHandle['read']>) => {
+        pending++;
+        try {
+          return await fh.read(...args);
+        } finally {
+          pending--;
+        }
+      },
+    } as unknown as FileHandle;
+    for await (const chunk of readAhead(counting, { size: 65536 })) {
+      expect(chunk.length).toBe(65536);
+      expect(pending).toBe(1); // the next chunk is already being read
+      break;
+    }
+    expect(pending).toBe(0); // return() waited for it: the caller may close the file now
+    await fh.close();
   });
 });

@@ -41,6 +41,38 @@ export function alignedRing(count: number, size: number): Buffer[] {
   return Array.from({ length: count }, (_, i) => Buffer.from(memory.buffer, i * each, size));
 }
 
+/**
+ * The bytes of `fh` from the start to its end, in chunks read into the buffers of `ring` in
+ * turn (or into fresh `size`-byte buffers without a ring), the next read in flight while the
+ * caller works on the current chunk. A ring buffer is read into again `ring.length - 1` chunks
+ * later: besides the current chunk, the caller may still hold at most `ring.length - 2`.
+ */
+export async function* readAhead(
+  fh: FileHandle,
+  o: { ring: readonly Buffer[] } | { size: number },
+): AsyncGenerator<Buffer> {
+  let turn = 0;
+  const readAt = async (at: number): Promise<Buffer> => {
+    const buf =
+      'ring' in o ? (o.ring[turn++ % o.ring.length] as Buffer) : Buffer.allocUnsafe(o.size);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+    return buf.subarray(0, bytesRead);
+  };
+  let pos = 0;
+  let next = readAt(0);
+  try {
+    for (;;) {
+      const chunk = await next;
+      if (chunk.length === 0) return;
+      pos += chunk.length;
+      next = readAt(pos);
+      yield chunk;
+    }
+  } finally {
+    await next.catch(() => undefined); // the caller closes `fh` next: no read may be left
+  }
+}
+
 function directCapable(buf: Uint8Array, pos: number): boolean {
   return (
     alignedMemory.has(buf.buffer) &&

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { alignedRing, PositionalWriter } from '../core/direct-io.js';
+import { alignedRing, PositionalWriter, readAhead } from '../core/direct-io.js';
 import { CairnError, errnoCode } from '../core/errors.js';
 import {
   commitTempSync,
@@ -177,27 +177,15 @@ async function hashLargeOnce(
       writer = new PositionalWriter(out, tmp);
     }
     const hash = createHash('md5');
-    const ring = alignedRing(RING, CHUNK);
-    let turn = 0;
-    const readAt = async (at: number): Promise<Buffer> => {
-      const buf = ring[turn++ % RING] as Buffer;
-      const { bytesRead } = await src.read(buf, 0, CHUNK, at);
-      return buf.subarray(0, bytesRead);
-    };
     let position = 0;
-    let next = readAt(0);
     try {
-      for (;;) {
-        const chunk = await next;
-        if (chunk.length === 0) break;
+      for await (const chunk of readAhead(src, { ring: alignedRing(RING, CHUNK) })) {
         position += chunk.length;
-        next = readAt(position);
         hash.update(chunk);
         await writer?.write(chunk);
         onBytes?.(position);
       }
     } finally {
-      await next.catch(() => undefined);
       await writer?.close();
     }
     const md5 = hash.digest('hex');

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { alignedRing } from '../core/direct-io.js';
+import { alignedRing, readAhead } from '../core/direct-io.js';
 import { CairnError } from '../core/errors.js';
 import type { ByteSink } from './layer-sink.js';
 import type { WalkEntry } from './layer-walk.js';
@@ -133,34 +133,23 @@ async function copyLarge(
 ): Promise<void> {
   const fh = await fsp.open(e.abs, 'r');
   try {
-    let pos = 0;
     // A sink that is done with a buffer once write() returns (all but its last few writes have
     // completed) lets us cycle a small ring instead of faulting in fresh memory for every
     // chunk; the ring is page-aligned, so the sink can write it past the page cache.
-    const ring =
-      sink.reusesAfter === undefined ? undefined : alignedRing(sink.reusesAfter + 2, LARGE_READ);
-    let turn = 0;
-    const readAt = (at: number) => {
-      const len = Math.min(LARGE_READ, Math.max(e.size - at, 0)) || BLOCK;
-      const buf =
-        ring === undefined
-          ? Buffer.allocUnsafe(len)
-          : (ring[turn++ % ring.length] as Buffer).subarray(0, len);
-      return fh.read(buf, 0, buf.length, at).then((r) => buf.subarray(0, r.bytesRead));
-    };
-    let next = readAt(0);
-    while (pos < e.size) {
-      const buf = await next;
-      if (buf.length === 0) throw changed(e, pos);
-      const want = Math.min(buf.length, e.size - pos);
-      pos += want;
-      if (pos < e.size) next = readAt(pos); // overlap the next read with hashing and writing
-      await sink.write(want === buf.length ? buf : buf.subarray(0, want));
-      onBytes(want);
+    const chunks = readAhead(
+      fh,
+      sink.reusesAfter === undefined
+        ? { size: LARGE_READ }
+        : { ring: alignedRing(sink.reusesAfter + 2, LARGE_READ) },
+    );
+    let pos = 0;
+    for await (const buf of chunks) {
+      if (pos + buf.length > e.size) throw changed(e, pos + buf.length); // it grew
+      pos += buf.length;
+      await sink.write(buf);
+      onBytes(buf.length);
     }
-    const extra = Buffer.allocUnsafe(1);
-    const { bytesRead } = await fh.read(extra, 0, 1, pos);
-    if (bytesRead !== 0) throw changed(e, pos + bytesRead);
+    if (pos !== e.size) throw changed(e, pos); // it shrank
   } finally {
     await fh.close();
   }

@@ -6,6 +6,7 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { readAhead } from '../core/direct-io.js';
 import { CairnError, DigestMismatchError, errnoCode } from '../core/errors.js';
 import {
   createFileAtomic,
@@ -21,6 +22,8 @@ import { descriptorJson, parseDescriptor, type Descriptor } from './manifest.js'
 import { goString, byteOrder } from './gojson.js';
 
 const INDEX_SUFFIX = '-index.json';
+/** read size for blobs when the caller brings no ring of its own */
+const CHUNK = 4 * 1024 * 1024;
 const TAGS_SUFFIX = '-tags.json';
 
 /** Where the store lives: `$CAIRN_HOME/storage`, or kit's `$KITOPS_HOME/storage` when shared. */
@@ -186,20 +189,9 @@ export class LocalStore {
     }
     const hash = new Sha256Counter();
     try {
-      let turn = 0;
-      const chunk = 4 * 1024 * 1024;
-      const readAt = async (at: number): Promise<Buffer> => {
-        const buf =
-          ring === undefined ? Buffer.allocUnsafe(chunk) : (ring[turn++ % ring.length] as Buffer);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, at);
-        return buf.subarray(0, bytesRead);
-      };
       let pos = 0;
-      let next = readAt(0);
       let held: Buffer | undefined;
-      for (;;) {
-        const buf = await next;
-        if (buf.length === 0) break;
+      for await (const buf of readAhead(fh, ring === undefined ? { size: CHUNK } : { ring })) {
         pos += buf.length;
         if (pos > expectedSize) {
           throw new CairnError(
@@ -207,7 +199,6 @@ export class LocalStore {
             `blob ${digest} is larger than its descriptor's ${expectedSize} bytes`,
           );
         }
-        next = readAt(pos);
         hash.update(buf);
         if (held !== undefined) yield held;
         held = buf;
