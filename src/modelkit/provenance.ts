@@ -67,7 +67,14 @@ export async function provenanceAnnotations(contextDir: string): Promise<Record<
     const commit = await git(contextDir, ['rev-parse', '--verify', '-q', 'HEAD']);
     if (commit !== undefined && /^[0-9a-f]{40,64}$/.test(commit)) {
       out[ANNOTATION_GIT_COMMIT] = commit;
-      const status = await git(contextDir, ['status', '--porcelain', '--untracked-files=no']);
+      // Read-only: a plain status refreshes the index under .git/index.lock, which would race
+      // with a layer that packs .git (provenance runs while the layers are written).
+      const status = await git(contextDir, [
+        '--no-optional-locks',
+        'status',
+        '--porcelain',
+        '--untracked-files=no',
+      ]);
       if (status !== undefined) out[ANNOTATION_GIT_DIRTY] = status === '' ? 'false' : 'true';
     }
   }
