@@ -22,7 +22,8 @@ async function killAfter(args: string[], cwd: string, home: string, ms: number):
 
 function blobsAreSound(storage: string): void {
   const dir = path.join(storage, 'blobs', 'sha256');
-  for (const name of fs.readdirSync(dir)) {
+  // A kill while the store's folders are being made leaves no blobs folder yet: nothing to check.
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     const hex = createHash('sha256')
       .update(fs.readFileSync(path.join(dir, name)))
       .digest('hex');
