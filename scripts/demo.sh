@@ -26,7 +26,6 @@ step "$cairn" gc
 # The pipeline: examples/quickstart (Iris, softmax regression, ONNX export) in its own repo.
 project="$(dirname "$(dirname "$cairn")")"
 cp -r "$project/examples/quickstart" "$work/quickstart"
-ln -s "$project/node_modules" "$work/quickstart/node_modules"
 cd "$work/quickstart"
 git init -q && git config user.email demo@cairn.invalid && git config user.name demo
 step "$cairn" init
