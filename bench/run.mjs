@@ -22,6 +22,12 @@ const BENCHMARKS = {
   'push-1gib': './push.mjs?name=push-1gib',
   'push-64x16': './push.mjs?name=push-64x16',
   'push-noop': './push.mjs?name=push-noop',
+  // Serving against a bare node:http + onnxruntime-node server (bench/serve.mjs)
+  serve: './serve.mjs?name=all',
+  'serve-rest': './serve.mjs?name=serve-rest',
+  'serve-batch': './serve.mjs?name=serve-batch',
+  'serve-ready': './serve.mjs?name=serve-ready',
+  'serve-soak': './serve.mjs?name=serve-soak',
 };
 
 const out = (s) => process.stdout.write(`${s}\n`);
