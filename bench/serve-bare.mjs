@@ -1,6 +1,7 @@
 // The peer of `cairn serve` in bench/serve.mjs: the smallest OIP JSON server Node can run, a
 // bare node:http handler around one onnxruntime-node session (no validation, no metrics).
 // Usage: node bench/serve-bare.mjs MODEL.onnx  (prints "listening on http://127.0.0.1:PORT")
+import { Buffer } from 'node:buffer';
 import http from 'node:http';
 import process from 'node:process';
 import * as ort from 'onnxruntime-node';

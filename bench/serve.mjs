@@ -9,6 +9,9 @@
 // Load comes from wrk (Debian) with bench/serve-oip.lua; models from bench/serve-models.py.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { clearInterval, setInterval } from 'node:timers';
 import path from 'node:path';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -85,15 +88,21 @@ async function startServer(argv, env = benchEnv()) {
   };
 }
 
+/** The status of a GET, or null when nothing answers. */
+function httpStatus(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', () => resolve(null));
+  });
+}
+
 async function waitReady(url, ms = 10_000) {
   const deadline = Date.now() + ms;
   for (;;) {
-    try {
-      const res = await fetch(url);
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
+    if ((await httpStatus(url)) === 200) return;
     if (Date.now() > deadline) throw new Error(`${url} not ready after ${ms} ms`);
     await sleep(2);
   }
@@ -322,7 +331,7 @@ async function soak(dir, targets, results) {
     child.on('exit', () => resolve(out));
   });
   clearInterval(sampler);
-  const alive = await fetch(new URL('/v2/health/live', server.url)).then((r) => r.status);
+  const alive = await httpStatus(new URL('/v2/health/live', server.url).href);
   await server.stop();
   const rss = samples.map((s) => s.rss);
   const early = median(rss.slice(2, 5));
