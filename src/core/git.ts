@@ -7,7 +7,8 @@ import { CairnError } from './errors.js';
 
 const execFileP = promisify(execFile);
 
-async function git(cwd: string, args: string[]): Promise<string> {
+/** Runs git in `cwd` and returns its stdout; a failure is a `git-failed` CairnError. */
+export async function git(cwd: string, args: string[]): Promise<string> {
   try {
     const { stdout } = await execFileP('git', args, { cwd, maxBuffer: 1024 * 1024 * 1024 });
     return stdout;
