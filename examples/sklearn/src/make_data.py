@@ -8,6 +8,8 @@ import argparse
 import numpy as np
 import pandas as pd
 
+from features import write_csv
+
 CONTRACTS = ["month-to-month", "one-year", "two-year"]
 
 
@@ -49,7 +51,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=20240521)
     args = parser.parse_args()
-    generate(args.rows, args.seed).to_csv(args.out, index=False, float_format=lambda v: repr(float(v)), lineterminator="\n")
+    write_csv(generate(args.rows, args.seed), args.out)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""verify: runs model.onnx (via onnx_eval.py) on the test inputs and fails unless it answers as scikit-learn did."""
+"""verify: runs model.onnx (via onnx_eval.py) on the test inputs; fails unless it answers as scikit-learn did."""
 import argparse
 import json
 import sys
