@@ -6,11 +6,14 @@
 #   skopeo               an independent OCI client that copies what Cairn writes
 #   oci-image-tool       validates the OCI layout of the ModelKit store
 #   docker-registry      CNCF distribution, the registry the transport tests push to
-#   python3-onnx         ONNX's checker for the model examples/quickstart exports
+#   python3-onnx         ONNX's checker for the models examples/quickstart and examples/sklearn
+#                        export; onnx.helper builds examples/sklearn's graph
+#   python3-sklearn, python3-pandas
+#                        examples/sklearn trains with them (test/examples/sklearn.test.ts)
 #   openssl              makes the CA, server and client certificates of the TLS registry tests
 # Needs root (CI is root); does nothing for packages already installed.
 set -euo pipefail
-packages=(python3-ruamel.yaml python3-onnx git git-lfs golang-go skopeo oci-image-tool docker-registry openssl)
+packages=(python3-ruamel.yaml python3-onnx python3-sklearn python3-pandas git git-lfs golang-go skopeo oci-image-tool docker-registry openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
