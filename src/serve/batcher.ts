@@ -82,9 +82,13 @@ class Batcher implements ModelRuntime {
     return new Promise((resolve, reject) => {
       const pending: Pending = { request, rows, arrived: performance.now(), resolve, reject };
       this.#enqueue(batchKey(request), pending);
-      signal?.addEventListener('abort', () => {
-        this.#withdraw(pending);
-      });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.#withdraw(pending);
+        },
+        { once: true },
+      );
     });
   }
 
