@@ -119,7 +119,7 @@ describe('prediction log', () => {
   it('keeps every complete line parseable when the writer is killed with SIGKILL', async () => {
     const dir = freshDir();
     const writer = spawn(
-      path.resolve('node_modules/.bin/vite-node'),
+      path.resolve(import.meta.dirname, '../../node_modules/.bin/vite-node'),
       [path.resolve(import.meta.dirname, '../../test/serve-ext/prediction-writer.ts'), dir],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );

@@ -16,7 +16,10 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function start(env: Record<string, string> = {}, extra: { drainMs?: number } = {}) {
+async function start(
+  env: Record<string, string> = {},
+  extra: { drainMs?: number; healthMs?: number } = {},
+) {
   const events: ProcessEvent[] = [];
   const runtime = await startProcessRuntime({
     command: COMMAND,
@@ -106,6 +109,25 @@ describe('process runtime', () => {
       'process-ready',
     ]);
     expect(events[2]).toMatchObject({ signal: 'SIGKILL' });
+  });
+
+  it('turns unready while its process says it is not ready, without restarting it', async () => {
+    const flag = path.join(tmp, 'ready');
+    fs.writeFileSync(flag, '');
+    const { runtime, events } = await start({ READY_FILE: flag }, { healthMs: 50 });
+    const pid = runtime.pid;
+    fs.rmSync(flag);
+    await until(() => !runtime.ready());
+    await expect(runtime.infer(request([[1, 1]]))).rejects.toMatchObject({ reason: 'unavailable' });
+    fs.writeFileSync(flag, '');
+    await until(() => runtime.ready());
+    expect(runtime.pid).toBe(pid);
+    expect(events.map((e) => e.type)).toEqual([
+      'process-started',
+      'process-ready',
+      'process-unready',
+      'process-ready',
+    ]);
   });
 
   it('drains on close: SIGTERM first, SIGKILL only for a process that ignores it', async () => {

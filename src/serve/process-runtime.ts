@@ -21,8 +21,10 @@ export interface ProcessRuntimeOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** how long the first start may take before startProcessRuntime fails, ms (default 60 s) */
   readonly startTimeoutMs?: number;
-  /** readiness polling interval, ms (default 100) */
+  /** readiness polling interval while not ready, ms (default 100) */
   readonly pollMs?: number;
+  /** readiness polling interval once ready, ms (default 2 s); a failed check makes it unready */
+  readonly healthMs?: number;
   /** first restart delay, doubled per consecutive failure up to `maxBackoffMs` (default 250) */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -35,6 +37,7 @@ export interface ProcessRuntimeOptions {
 export type ProcessEvent =
   | { readonly type: 'process-started'; readonly pid: number; readonly port: number }
   | { readonly type: 'process-ready'; readonly pid: number }
+  | { readonly type: 'process-unready'; readonly pid: number }
   | {
       readonly type: 'process-exited';
       readonly pid: number;
@@ -161,23 +164,23 @@ export class ProcessRuntime implements ModelRuntime {
         );
       }, delayMs);
     });
-    await this.#awaitReady(child);
+    await this.#watch(child);
   }
 
-  async #awaitReady(child: ChildProcess): Promise<void> {
-    while (
+  /** Polls the child's readiness for as long as it runs: often until ready, then every `healthMs`. */
+  async #watch(child: ChildProcess): Promise<void> {
+    const current = () =>
       this.#child === child &&
       child.exitCode === null &&
       child.signalCode === null &&
-      !this.#closing
-    ) {
+      !this.#closing;
+    while (current()) {
       const health = await this.#call('GET', '/v2/health/ready').catch(() => undefined);
-      if (health?.status === 200) {
-        const metadata = await this.#call(
-          'GET',
-          `/v2/models/${encodeURIComponent(this.#options.model)}`,
-        ).catch(() => undefined);
-        if (metadata?.status === 200) {
+      if (!current()) return;
+      if (health?.status === 200 && !this.#ready) {
+        const path = `/v2/models/${encodeURIComponent(this.#options.model)}`;
+        const metadata = await this.#call('GET', path).catch(() => undefined);
+        if (metadata?.status === 200 && current()) {
           const signature = modelSignature(metadata.body);
           this.platform = signature.platform;
           this.inputs = signature.inputs;
@@ -185,10 +188,12 @@ export class ProcessRuntime implements ModelRuntime {
           this.#failures = 0;
           this.#ready = true;
           this.#options.onEvent?.({ type: 'process-ready', pid: child.pid ?? -1 });
-          return;
         }
+      } else if (health?.status !== 200 && this.#ready) {
+        this.#ready = false;
+        this.#options.onEvent?.({ type: 'process-unready', pid: child.pid ?? -1 });
       }
-      await sleep(this.#options.pollMs ?? 100);
+      await sleep(this.#ready ? (this.#options.healthMs ?? 2_000) : (this.#options.pollMs ?? 100));
     }
   }
 

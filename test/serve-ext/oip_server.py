@@ -5,6 +5,7 @@ Standard library only. Serves one model, `doubler`, whose output Y is twice its 
   READY_DELAY      seconds to answer 503 on /v2/health/ready after starting (default 0)
   IGNORE_SIGTERM   "1": keep running on SIGTERM, so only SIGKILL stops it
   SIGTERM_MARKER   a file to create when SIGTERM arrives (then exit 0)
+  READY_FILE       when set, ready only while this file exists
 """
 import json
 import os
@@ -43,7 +44,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/v2/health/live":
             self.answer(200)
         elif self.path == "/v2/health/ready":
-            self.answer(200 if time.monotonic() - STARTED >= READY_DELAY else 503)
+            ready_file = os.environ.get("READY_FILE")
+            ready = time.monotonic() - STARTED >= READY_DELAY
+            ready = ready and (not ready_file or os.path.exists(ready_file))
+            self.answer(200 if ready else 503)
         elif self.path == f"/v2/models/{MODEL}":
             self.answer(200, METADATA)
         else:
