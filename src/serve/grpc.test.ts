@@ -400,6 +400,39 @@ describe('OIP gRPC ModelInfer', () => {
   });
 });
 
+describe('OIP gRPC message limits', () => {
+  it('refuses a request larger than maxMessageBytes with RESOURCE_EXHAUSTED', async () => {
+    const small = await startGrpcServer(new EchoBackend(), { maxMessageBytes: 1024 });
+    const pkg = loadInferenceProto().inference as grpc.GrpcObject;
+    const Client = pkg.GRPCInferenceService as grpc.ServiceClientConstructor;
+    const smallClient = new Client(`127.0.0.1:${small.port}`, grpc.credentials.createInsecure());
+    try {
+      const call = new Promise((resolve, reject) => {
+        (
+          smallClient as unknown as Record<
+            string,
+            (r: object, cb: (e: grpc.ServiceError | null, v: unknown) => void) => void
+          >
+        ).ModelInfer?.(
+          {
+            model_name: 'echo',
+            inputs: [{ name: 'X', datatype: 'FP32', shape: [1024] }],
+            raw_input_contents: [Buffer.alloc(4096)],
+          },
+          (error, value) => {
+            if (error === null) resolve(value);
+            else reject(error);
+          },
+        );
+      });
+      await expect(call).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
+    } finally {
+      smallClient.close();
+      await small.close();
+    }
+  });
+});
+
 describe('OIP gRPC health and metadata', () => {
   it('answers live, ready, model ready and metadata', async () => {
     expect(await rpc('ServerLive')({})).toEqual({ live: true });
