@@ -2,7 +2,8 @@
  * The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`) in front of whatever
  * implements `InferenceBackend` — the server's model repository in `cairn serve`. Decodes typed
  * and raw tensor contents, answers in raw contents as Triton does (typed when the request sets
- * parameter `binary_data_output: false`), and maps InferError reasons to gRPC status codes.
+ * parameter `binary_data_output: false`, unless an output is FP16, which has no typed field),
+ * and maps InferError reasons to gRPC status codes.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
