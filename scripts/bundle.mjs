@@ -4,6 +4,7 @@
 // Native code stays outside: zstd-napi, undici (loaded piecewise, see undici-lite.ts) and our
 // addon (native/, found relative to dist/bundle/ as to dist/data/).
 import fs from 'node:fs';
+import path from 'node:path';
 import { build } from 'esbuild';
 
 // Chunk names carry content hashes: start empty so old chunks do not pile up.
@@ -24,3 +25,10 @@ await build({
   },
   logLevel: 'warning',
 });
+
+// Files modules read at run time from beside themselves (`new URL('./x', import.meta.url)`):
+// tsc does not copy them to dist/, and in the bundle every chunk sits in dist/bundle/.
+for (const file of ['serve/grpc_predict_v2.proto']) {
+  fs.copyFileSync(`src/${file}`, `dist/${file}`);
+  fs.copyFileSync(`src/${file}`, `dist/bundle/${path.basename(file)}`);
+}

@@ -1,0 +1,151 @@
+/**
+ * The serving metrics `cairn serve` exposes on /metrics, on a registry of their own (never
+ * prom-client's global one, so two servers in one process or a test never share counters).
+ * Names follow Prometheus base units (seconds) and the KServe/Triton split of a request into
+ * queue, inference and total time. docs/serving-metrics.md documents every name and label.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The front end a request came through. */
+export type Protocol = 'rest' | 'grpc' | 'v1';
+
+export interface ModelLabels {
+  readonly model: string;
+  readonly version: string;
+}
+
+export interface RequestObservation extends ModelLabels {
+  readonly protocol: Protocol;
+  /** HTTP status of the answer; gRPC answers report the HTTP status of their failure, 200 if OK */
+  readonly status: number;
+  /** seconds spent waiting for a batch or a free runtime; absent if the request never queued */
+  readonly queueSeconds?: number;
+  /** seconds the runtime spent on the run that answered it; absent if it never ran */
+  readonly inferSeconds?: number;
+  /** seconds from receiving the request to sending the answer */
+  readonly totalSeconds: number;
+}
+
+/** Latency buckets in seconds: 0.5 ms to 30 s. */
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
+/** Rows per run: powers of two up to 1024. */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+export interface ServingMetricsOptions {
+  /** also export Node's process metrics (CPU, memory, event loop, GC); default true */
+  readonly processMetrics?: boolean;
+}
+
+/** Serving metrics of one server. */
+export class ServingMetrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'model' | 'version' | 'protocol' | 'code'>;
+  readonly #queue: Histogram<'model' | 'version'>;
+  readonly #infer: Histogram<'model' | 'version'>;
+  readonly #total: Histogram<'model' | 'version' | 'protocol'>;
+  readonly #batch: Histogram<'model' | 'version'>;
+  readonly #inFlight: Gauge<'model' | 'version'>;
+  readonly #load: Gauge<'model' | 'version'>;
+
+  constructor(options: ServingMetricsOptions = {}) {
+    const registers = [this.registry];
+    this.#requests = new Counter({
+      name: 'cairn_inference_requests_total',
+      help: 'Inference requests answered, by model, version, protocol and HTTP status code.',
+      labelNames: ['model', 'version', 'protocol', 'code'],
+      registers,
+    });
+    this.#queue = new Histogram({
+      name: 'cairn_inference_queue_duration_seconds',
+      help: 'Time a request waited for a batch or a free runtime, in seconds.',
+      labelNames: ['model', 'version'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#infer = new Histogram({
+      name: 'cairn_inference_compute_duration_seconds',
+      help: 'Time the runtime spent on the run that answered a request, in seconds.',
+      labelNames: ['model', 'version'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#total = new Histogram({
+      name: 'cairn_inference_request_duration_seconds',
+      help: 'Time from receiving a request to answering it, in seconds.',
+      labelNames: ['model', 'version', 'protocol'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#batch = new Histogram({
+      name: 'cairn_inference_batch_size',
+      help: 'Rows per runtime execution (1 without batching).',
+      labelNames: ['model', 'version'],
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    this.#inFlight = new Gauge({
+      name: 'cairn_inference_requests_in_flight',
+      help: 'Requests received and not yet answered.',
+      labelNames: ['model', 'version'],
+      registers,
+    });
+    this.#load = new Gauge({
+      name: 'cairn_model_load_duration_seconds',
+      help: 'How long the last load of a model version took, in seconds.',
+      labelNames: ['model', 'version'],
+      registers,
+    });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts one answered request and records its latencies. */
+  observeRequest(o: RequestObservation): void {
+    const model = { model: o.model, version: o.version };
+    this.#requests.inc({ ...model, protocol: o.protocol, code: String(o.status) });
+    this.#total.observe({ ...model, protocol: o.protocol }, o.totalSeconds);
+    if (o.queueSeconds !== undefined) this.#queue.observe(model, o.queueSeconds);
+    if (o.inferSeconds !== undefined) this.#infer.observe(model, o.inferSeconds);
+  }
+
+  /** Records one runtime execution of `rows` rows. */
+  observeBatch(labels: ModelLabels, rows: number): void {
+    this.#batch.observe({ model: labels.model, version: labels.version }, rows);
+  }
+
+  /** Records how long loading a model version took. */
+  observeLoad(labels: ModelLabels, seconds: number): void {
+    this.#load.set({ model: labels.model, version: labels.version }, seconds);
+  }
+
+  /** Marks a request in flight; call the returned function once when it is answered. */
+  startRequest(labels: ModelLabels): () => void {
+    const key = { model: labels.model, version: labels.version };
+    this.#inFlight.inc(key);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#inFlight.dec(key);
+    };
+  }
+
+  /** Drops the per-version series of a version that was unloaded (its counters restart at 0). */
+  forget(labels: ModelLabels): void {
+    const key = { model: labels.model, version: labels.version };
+    for (const metric of [this.#queue, this.#infer, this.#batch, this.#inFlight, this.#load]) {
+      metric.remove(key);
+    }
+  }
+
+  /** The Content-Type header for `text()`. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition for GET /metrics. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
