@@ -10,7 +10,13 @@ import { z } from 'zod';
 import { CairnError, ManifestError } from '../core/errors.js';
 import { parseServeConfig } from '../serve/config.js';
 import { parseEnvironment, readEnvironment } from './environment.js';
-import { DEFAULT_IMAGE, renderKubernetes, writeRendered, type RenderedFile } from './render-k8s.js';
+import {
+  DEFAULT_IMAGE,
+  renderKubernetes,
+  renderedStream,
+  writeRendered,
+  type RenderedFile,
+} from './render-k8s.js';
 
 const CHURN = `sha256:${'a'.repeat(64)}`;
 const RANKER = `sha256:${'b'.repeat(64)}`;
@@ -208,6 +214,11 @@ describe('render k8s: Deployments', () => {
         command: 'python serve.py --port $PORT',
       },
     );
+  });
+
+  test('as one stream for kubectl, the same objects without the kustomization', () => {
+    const stream = objects([{ path: 'all.yaml', text: renderedStream(files) }]);
+    expect(stream).toEqual(all.filter((o) => o.kind !== 'Kustomization'));
   });
 
   test('the schema check has teeth: a port given as text fails it', () => {

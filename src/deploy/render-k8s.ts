@@ -98,6 +98,17 @@ function documents(env: Environment, objects: readonly object[]): string {
 }
 
 /**
+ * All rendered objects as one YAML stream (for `kubectl apply -f -`): every file but the
+ * kustomization, whose only job is to list the others.
+ */
+export function renderedStream(files: readonly RenderedFile[]): string {
+  return files
+    .filter((f) => f.path !== 'kustomization.yaml')
+    .map((f) => f.text.replace(/^# Rendered by .*\n/, ''))
+    .join('---\n');
+}
+
+/**
  * Replaces `dir` with exactly `files`: all are written into a temp sibling, which is then
  * renamed into place, so an applier never sees half a render and a removed model's file goes.
  * Refuses to replace a folder that holds something other than an earlier render.
