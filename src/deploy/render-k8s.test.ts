@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -346,6 +347,29 @@ describe('render k8s: files', () => {
     expect((await fsp.readdir(out)).sort()).toEqual(['churn.yaml', 'kustomization.yaml']);
     expect(await fsp.readdir(path.join(root, 'deploy'))).toEqual(['prod']);
   });
+
+  // kustomize is what Flux and Argo CD run on the folder; kubectl embeds it.
+  const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+  test.skipIf(!kubectl)(
+    'kubectl kustomize builds the written folder into every object',
+    async () => {
+      const out = path.join(root, 'prod');
+      await writeRendered(out, renderKubernetes(env, { kserve: true }));
+      const built = spawnSync('kubectl', ['kustomize', out], { encoding: 'utf8' });
+      expect(built.stderr).toBe('');
+      expect(built.status).toBe(0);
+      const kinds = objects([{ path: 'built.yaml', text: built.stdout }]).map(
+        (o) => `${o.kind}/${o.metadata.name}`,
+      );
+      expect(kinds.sort()).toEqual([
+        'ConfigMap/churn-serve',
+        'ConfigMap/ranker-v2-serve',
+        'InferenceService/churn',
+        'InferenceService/ranker-v2',
+        'ServingRuntime/cairn',
+      ]);
+    },
+  );
 
   test('a folder holding files of its own is not replaced', async () => {
     const out = path.join(root, 'deploy');
