@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { CairnError } from '../core/errors.js';
 import { yamlLib } from '../core/yaml-lib.js';
+import type { Sha256Digest } from '../oci/digest.js';
 import { formatReference } from '../oci/reference.js';
 import type { ModelDeclaration } from './environment.js';
 
@@ -36,6 +37,7 @@ export interface ModelTarget {
   readonly name: string;
   /** `registry/repository@sha256:…`, the one thing the init container unpacks */
   readonly modelkit: string;
+  readonly digest: Sha256Digest;
   readonly namespace: string | undefined;
 }
 
@@ -74,7 +76,8 @@ export function modelTargets(
       );
     }
     seen.set(name, model.name);
-    if (model.reference.digest === undefined) {
+    const digest = model.reference.digest;
+    if (digest === undefined) {
       throw new CairnError(
         'render-needs-digest',
         `${file}: model '${model.name}' names ${model.modelkit} without a digest`,
@@ -83,7 +86,8 @@ export function modelTargets(
         },
       );
     }
-    return { model, environment, name, modelkit: formatReference(model.reference), namespace };
+    const modelkit = formatReference(model.reference);
+    return { model, environment, name, modelkit, digest, namespace };
   });
 }
 
@@ -128,7 +132,7 @@ export const prometheusAnnotations = (): Record<string, string> => ({
  */
 export function serveConfigText(target: ModelTarget, modelDir: string): string {
   const { model } = target;
-  const label = (model.reference.digest ?? '').replace(/^sha256:/, '').slice(0, 12);
+  const label = target.digest.replace(/^sha256:/, '').slice(0, 12);
   const config = {
     apiVersion: 'cairn.dev/v1alpha1',
     kind: 'ServeConfig',

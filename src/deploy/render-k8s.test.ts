@@ -371,6 +371,16 @@ describe('render k8s: files', () => {
     },
   );
 
+  test('leftovers of a killed render are cleared; those of a live one are left alone', async () => {
+    const gone = spawnSync('true').pid;
+    const stale = path.join(root, `.prod.${String(gone)}.0badc0de.old`);
+    const live = path.join(root, `.prod.${String(process.pid)}.0badc0de.tmp`);
+    await fsp.mkdir(stale);
+    await fsp.mkdir(live);
+    await writeRendered(path.join(root, 'prod'), renderKubernetes(env));
+    expect((await fsp.readdir(root)).sort()).toEqual([path.basename(live), 'prod']);
+  });
+
   test('a folder holding files of its own is not replaced', async () => {
     const out = path.join(root, 'deploy');
     await fsp.mkdir(out);

@@ -3,10 +3,6 @@
  * a `kustomization.yaml`, for Flux or Argo CD to apply. Rendering is a pure function of the
  * environment and the options; writing replaces the whole folder at once.
  */
-import { randomBytes } from 'node:crypto';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { CairnError, errnoCode } from '../core/errors.js';
 import { CAIRN_VERSION } from '../core/version.js';
 import { yamlLib } from '../core/yaml-lib.js';
 import type { Environment } from './environment.js';
@@ -19,26 +15,22 @@ import {
 } from './k8s-common.js';
 import { KSERVE_MODEL_DIR, inferenceService, servingRuntime } from './k8s-kserve.js';
 import { MODEL_DIR, configMap, deployment, service } from './k8s-workload.js';
+import { HEADER, type RenderedFile } from './render-folder.js';
+
+export { writeRendered, type RenderedFile } from './render-folder.js';
 
 export const DEFAULT_IMAGE = `ghcr.io/cairn-dev/cairn:${CAIRN_VERSION}`;
 export const DEFAULT_REGISTRY_SECRET = 'cairn-registry';
-const HEADER = '# Rendered by `cairn render k8s`';
 
 export interface RenderOptions {
   /** the Cairn image for the init and server containers (default {@link DEFAULT_IMAGE}) */
-  readonly image?: string;
+  readonly image?: string | undefined;
   /** InferenceServices and a ServingRuntime instead of Deployments and Services */
-  readonly kserve?: boolean;
+  readonly kserve?: boolean | undefined;
   /** written into every object; absent, the applier's target namespace decides */
-  readonly namespace?: string;
+  readonly namespace?: string | undefined;
   /** the dockerconfigjson Secret the init container logs in with, if it exists */
-  readonly registrySecret?: string;
-}
-
-/** One rendered file: a path relative to the output folder and its YAML text. */
-export interface RenderedFile {
-  readonly path: string;
-  readonly text: string;
+  readonly registrySecret?: string | undefined;
 }
 
 /**
@@ -106,70 +98,4 @@ export function renderedStream(files: readonly RenderedFile[]): string {
     .filter((f) => f.path !== 'kustomization.yaml')
     .map((f) => f.text.replace(/^# Rendered by .*\n/, ''))
     .join('---\n');
-}
-
-/**
- * Replaces `dir` with exactly `files`: all are written into a temp sibling, which is then
- * renamed into place, so an applier never sees half a render and a removed model's file goes.
- * Refuses to replace a folder that holds something other than an earlier render.
- */
-export async function writeRendered(dir: string, files: readonly RenderedFile[]): Promise<void> {
-  const target = path.resolve(dir);
-  await refuseForeignFolder(dir, target);
-  await fsp.mkdir(path.dirname(target), { recursive: true });
-  const suffix = `${String(process.pid)}.${randomBytes(4).toString('hex')}`;
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${suffix}.tmp`);
-  const old = path.join(path.dirname(target), `.${path.basename(target)}.${suffix}.old`);
-  try {
-    await fsp.mkdir(temp);
-    for (const file of files) {
-      if (path.isAbsolute(file.path) || file.path.split(/[\\/]/).includes('..')) {
-        throw new Error(`Internal error: rendered path ${file.path} leaves the folder`);
-      }
-      await fsp.mkdir(path.dirname(path.join(temp, file.path)), { recursive: true });
-      await fsp.writeFile(path.join(temp, file.path), file.text, { flag: 'wx' });
-    }
-    const existed = await rename(target, old);
-    await fsp.rename(temp, target);
-    if (existed) await fsp.rm(old, { recursive: true, force: true });
-  } finally {
-    await fsp.rm(temp, { recursive: true, force: true });
-  }
-}
-
-async function refuseForeignFolder(dir: string, target: string): Promise<void> {
-  let entries: string[];
-  try {
-    entries = await fsp.readdir(target);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return;
-    if (errnoCode(error) === 'ENOTDIR') {
-      throw new CairnError('render-target-invalid', `${dir} exists and is not a folder`, {
-        hint: 'Render into a folder of its own, e.g. -o deploy/prod.',
-      });
-    }
-    throw error;
-  }
-  if (entries.length === 0) return;
-  const kustomization = await fsp
-    .readFile(path.join(target, 'kustomization.yaml'), 'utf8')
-    .catch(() => '');
-  if (!kustomization.startsWith(HEADER)) {
-    throw new CairnError(
-      'render-target-invalid',
-      `${dir} holds files that \`cairn render k8s\` did not write`,
-      { hint: 'Render into a folder of its own (it is replaced whole), e.g. -o deploy/prod.' },
-    );
-  }
-}
-
-/** Renames `from` to `to`; answers false if `from` did not exist. */
-async function rename(from: string, to: string): Promise<boolean> {
-  try {
-    await fsp.rename(from, to);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return false;
-    throw error;
-  }
 }
