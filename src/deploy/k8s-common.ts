@@ -47,6 +47,8 @@ export function objectName(model: string): string {
 }
 
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** file stems the render uses for itself */
+const RESERVED = new Set(['kustomization', 'serving-runtime']);
 
 /** Resolves each model's name and pinned reference; refuses what Kubernetes could not hold. */
 export function modelTargets(
@@ -65,6 +67,13 @@ export function modelTargets(
         {
           hint: 'Use at most 63 letters, digits and -, starting and ending with a letter or digit.',
         },
+      );
+    }
+    if (RESERVED.has(name)) {
+      throw new CairnError(
+        'render-invalid-name',
+        `${file}: model '${model.name}' would be written as ${name}.yaml, which the render needs for itself`,
+        { hint: `Rename the model: ${[...RESERVED].join(' and ')} are taken.` },
       );
     }
     const other = seen.get(name);

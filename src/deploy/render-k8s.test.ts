@@ -312,6 +312,15 @@ describe('render k8s: refusals', () => {
     );
     expect(() => renderKubernetes(clash)).toThrow(/both become the Kubernetes name 'a-b'/);
   });
+
+  test('a model whose file would overwrite the kustomization is refused', () => {
+    const clash = parseEnvironment(
+      'environments/dev.yaml',
+      `apiVersion: cairn.dev/v1alpha1\nkind: Environment\nmetadata: {name: dev}\nspec:\n  models:\n    Kustomization: {modelkit: "r.io/x@${CHURN}"}\n`,
+      'dev',
+    );
+    expect(() => renderKubernetes(clash)).toThrow(/kustomization\.yaml, which the render needs/);
+  });
 });
 
 describe('render k8s: files', () => {
