@@ -47,3 +47,18 @@ export {
   type BlobReport,
 } from './oci/registry/transfer.js';
 export { listReferrers, pushReferrer, referrersTag } from './oci/registry/referrers.js';
+// Environments rendered as Kubernetes manifests (issue 11).
+export {
+  readEnvironment,
+  parseEnvironment,
+  type Environment,
+  type ModelDeclaration,
+} from './deploy/environment.js';
+export {
+  renderKubernetes,
+  renderedStream,
+  writeRendered,
+  DEFAULT_IMAGE,
+  type RenderOptions,
+  type RenderedFile,
+} from './deploy/render-k8s.js';
