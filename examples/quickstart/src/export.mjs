@@ -1,6 +1,7 @@
 // export: the trained model as an ONNX file (opset 13): probabilities = Softmax(Gemm((x - mean)
 // / std, W, b)). Encoded with the small protobuf writer beside this script; the field numbers
 // are those of ONNX's onnx.proto, of which src/onnx.proto keeps the subset used here.
+import { Buffer } from 'node:buffer';
 import process from 'node:process';
 import fs from 'node:fs';
 import path from 'node:path';

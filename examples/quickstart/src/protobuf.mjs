@@ -1,5 +1,7 @@
 // The few pieces of the protocol-buffers wire format that export.mjs needs, so the example runs
 // with Node alone: each function returns the bytes of one field (key, then value).
+import { Buffer } from 'node:buffer';
+
 const VARINT = 0;
 const LENGTH_DELIMITED = 2;
 
