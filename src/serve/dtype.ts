@@ -53,7 +53,7 @@ export function fromRawBytes(datatype: Datatype, bytes: Uint8Array, where: strin
   }
   const count = bytes.byteLength / width;
   if (bytes.byteOffset % width === 0) return new Typed(bytes.buffer, bytes.byteOffset, count);
-  const copy = bytes.slice();
+  const copy = new Uint8Array(bytes); // a copy (Buffer#slice would be a view)
   return new Typed(copy.buffer, 0, count);
 }
 
