@@ -291,7 +291,9 @@ describe.skipIf(ONNX_MISSING !== undefined)('bad requests', () => {
       req.on('response', (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body });
+        });
       });
       req.on('error', reject);
       const pump = (): void => {

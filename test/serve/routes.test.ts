@@ -112,7 +112,9 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve routes', () => {
     const predictions = (one.json as { predictions: number[][] }).predictions;
     expect(predictions).toHaveLength(2);
     mlpExpected(models.weights, rows).forEach((row, i) => {
-      row.forEach((v, j) => expect(predictions[i]?.[j]).toBeCloseTo(v, 4));
+      row.forEach((v, j) => {
+        expect(predictions[i]?.[j]).toBeCloseTo(v, 4);
+      });
     });
     const two = await call(server, 'POST', '/v1/models/two:predict', {
       instances: [
