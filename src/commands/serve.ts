@@ -7,7 +7,7 @@ import { CairnError } from '../core/errors.js';
 import type { CommandContext } from './context.js';
 import type { RemoteFlags } from './remote.js';
 import { createApp } from '../serve/http.js';
-import { createOnnxRuntime } from '../serve/onnx-runtime.js';
+import { createOnnxRuntime, preloadOnnxRuntime } from '../serve/onnx-runtime.js';
 import { ModelRepository } from '../serve/repository.js';
 import type { Route } from '../serve/routes.js';
 import { startServer, type DrainResult } from '../serve/server.js';
@@ -60,6 +60,7 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
     throw new CairnError('no-source', 'nothing to serve', {
       hint: 'Name an .onnx file, a folder with a Kitfile, or a ModelKit reference.',
     });
+  preloadOnnxRuntime();
   const origins = new Map<string, string>();
   const load = async (arg: string): Promise<ServedVersion> => {
     const source = await resolveSource(ctx, arg, o);

@@ -83,6 +83,11 @@ function fromOrt(name: string, value: ort.Tensor): Tensor {
   return { name, datatype, shape: value.dims, data };
 }
 
+/** Starts loading ONNX Runtime's native module early, so it overlaps reading the models. */
+export function preloadOnnxRuntime(): void {
+  import('onnxruntime-node').catch(() => undefined);
+}
+
 /** Creates the session; a file ONNX Runtime cannot load is a CairnError naming it. */
 export async function createOnnxRuntime(o: OnnxRuntimeOptions): Promise<ModelRuntime> {
   const runtime = await import('onnxruntime-node');

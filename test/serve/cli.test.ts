@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeRoot } from '../../src/oci/layout.js';
 import { createSandbox, describeRun, waitFor, type Sandbox, type Spawned } from '../e2e/helpers.js';
+import { HAVE_REGISTRY, startRegistry } from '../registry/harness.js';
 import { buildModels, ONNX_MISSING, type TestModels } from './models.js';
 import { infer, outputsOf } from './client.js';
 
@@ -54,6 +55,8 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve (the CLI)', () => {
     for (const [dir, model] of [
       ['kit', models.mlp],
       ['bigkit', models.big],
+      // Its own blobs: the corruption test damages them.
+      ['badkit', models.two],
     ] as const) {
       fs.mkdirSync(sandbox.path(dir));
       fs.copyFileSync(model, sandbox.path(`${dir}/model.onnx`));
@@ -146,7 +149,7 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve (the CLI)', () => {
   });
 
   it('refuses a ModelKit whose model blob does not verify, naming the digest', async () => {
-    const packed = await sandbox.cairnOk(['pack', 'kit', '-t', 'demo/bad:v1', '--json']);
+    const packed = await sandbox.cairnOk(['pack', 'badkit', '-t', 'demo/bad:v1', '--json']);
     const manifestDigest = (JSON.parse(packed.stdout) as { digest: string }).digest;
     const store = storeRoot({
       XDG_DATA_HOME: path.join(sandbox.env.HOME ?? '', '.local', 'share'),
@@ -157,7 +160,7 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve (the CLI)', () => {
     const layer = manifest.layers[0]?.digest ?? '';
     const blob = path.join(store, 'blobs', 'sha256', layer.slice(7));
     const bytes = fs.readFileSync(blob);
-    const at = bytes.length - 2000;
+    const at = Math.floor(bytes.length / 2);
     bytes[at] = (bytes[at] ?? 0) ^ 0xff;
     fs.chmodSync(blob, 0o644);
     fs.writeFileSync(blob, bytes);
@@ -166,6 +169,34 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve (the CLI)', () => {
     expect(r.stderr).toContain(manifestDigest);
     expect(r.stderr).toContain(layer);
   });
+
+  it.skipIf(!HAVE_REGISTRY)(
+    'pulls a ModelKit the local store lacks from its registry',
+    async () => {
+      const registry = await startRegistry();
+      try {
+        const ref = `${registry.host}/demo/remote:v1`;
+        const packed = await sandbox.cairnOk(['pack', 'kit', '-t', ref, '--json']);
+        const digest = (JSON.parse(packed.stdout) as { digest: string }).digest;
+        await sandbox.cairnOk(['push', ref, '--plain-http']);
+        await sandbox.cairnOk(['rm', ref]);
+        const { child, line } = await start(sandbox, ['--json', '--plain-http', ref]);
+        const doc = JSON.parse(line) as {
+          port: number;
+          models: { name: string; version: string }[];
+        };
+        expect(doc.models).toMatchObject([{ name: 'classifier', version: digest }]);
+        const a = await infer(doc, 'classifier', {
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 8] }],
+        });
+        expect(outputsOf(a).y?.shape).toEqual([2, 3]);
+        child.child.kill('SIGTERM');
+        expect((await child.exited).code).toBe(0);
+      } finally {
+        await registry.stop();
+      }
+    },
+  );
 
   it('refuses a corrupt .onnx file, naming it', async () => {
     const corrupt = sandbox.path('corrupt.onnx');
