@@ -9,7 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { CairnError, DigestMismatchError, errnoCode } from '../core/errors.js';
 import { sha256Of } from '../oci/digest.js';
-import { NotFoundError, resolveLocal } from '../oci/local-repo.js';
+import { NotFoundError, readManifest, resolveLocal } from '../oci/local-repo.js';
+import type { LocalStore } from '../oci/layout.js';
+import { readModelKit } from '../modelkit/read.js';
+import { readModelLayer } from './model-layer.js';
 import { DEFAULT_REGISTRY, orLatest, parseReference } from '../oci/reference.js';
 import { readKitfile } from '../modelkit/kitfile-parse.js';
 import type { Kitfile } from '../modelkit/kitfile.js';
@@ -120,7 +123,44 @@ async function fromModelKit(
     await pullCommand(ctx, reference, flags);
     found = await resolveLocal(store, wanted);
   }
-  const pinned = `${found.repository}@${found.desc.digest}`;
+  const digest = found.desc.digest;
+  try {
+    const model = await modelBytes(ctx, store, `${found.repository}@${digest}`, flags);
+    return {
+      name: name ?? kitName(model.kitfile, ref.repository.split('/').pop() ?? ref.repository),
+      version: digest,
+      digest: sha256Of(model.bytes),
+      file: `${reference}:${model.name}`,
+      bytes: model.bytes,
+    };
+  } catch (error) {
+    if (!(error instanceof DigestMismatchError)) throw error;
+    throw new CairnError(
+      'modelkit-corrupt',
+      `ModelKit ${reference} (${digest}) does not verify: ${error.message}`,
+      { hint: error.hint ?? 'Remove it (`cairn rm`) and pack or pull it again.', cause: error },
+    );
+  }
+}
+
+/**
+ * The model file of a stored ModelKit (`pinned` is `repository@digest`): straight from its
+ * layer when it is a plain one, else through a temporary `cairn unpack`.
+ */
+async function modelBytes(
+  ctx: CommandContext,
+  store: LocalStore,
+  pinned: string,
+  flags: RemoteFlags,
+): Promise<{ kitfile: Kitfile; name: string; bytes: Uint8Array }> {
+  const { ref } = parseReference(pinned);
+  const { desc } = await resolveLocal(store, ref);
+  const manifest = await readManifest(store, desc);
+  const { kitfile } = await readModelKit(store, manifest, desc.digest);
+  if (kitfile !== undefined) {
+    const direct = await readModelLayer(store, manifest, kitfile);
+    if (direct !== undefined) return { kitfile, ...direct };
+  }
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'cairn-serve-'));
   try {
     const { kitUnpack } = await import('../commands/kit-unpack.js');
@@ -131,24 +171,9 @@ async function fromModelKit(
       filters: ['model', 'kitfile'],
     };
     await kitUnpack({ ...ctx, cwd: tmp }, pinned, { ...opts, kitops: flags.kitops === true });
-    const { kitfile } = await readKitfile(tmp, undefined, tmp);
-    const file = await modelFile(tmp, kitfile, reference);
-    const bytes = await readModelFile(file);
-    const shown = `${reference}:${path.relative(tmp, file)}`;
-    return {
-      name: name ?? kitName(kitfile, ref.repository.split('/').pop() ?? ref.repository),
-      version: found.desc.digest,
-      digest: sha256Of(bytes),
-      file: shown,
-      bytes,
-    };
-  } catch (error) {
-    if (!(error instanceof DigestMismatchError)) throw error;
-    throw new CairnError(
-      'modelkit-corrupt',
-      `ModelKit ${reference} (${found.desc.digest}) does not verify: ${error.message}`,
-      { hint: error.hint ?? 'Remove it (`cairn rm`) and pack or pull it again.', cause: error },
-    );
+    const unpacked = (await readKitfile(tmp, undefined, tmp)).kitfile;
+    const file = await modelFile(tmp, unpacked, pinned);
+    return { kitfile: unpacked, name: path.relative(tmp, file), bytes: await readModelFile(file) };
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });
   }

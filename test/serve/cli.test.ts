@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,6 +135,33 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve (the CLI)', () => {
     child.child.kill('SIGTERM');
     expect((await child.exited).code).toBe(0);
     expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('serves a ModelKit with a compressed model layer (through a temporary unpack)', async () => {
+    const packed = await sandbox.cairnOk([
+      'pack',
+      'kit',
+      '-t',
+      'demo/gz:v1',
+      '--compression',
+      'gzip',
+      '--json',
+    ]);
+    const digest = (JSON.parse(packed.stdout) as { digest: string }).digest;
+    const { child, line } = await start(sandbox, ['--json', 'gz=demo/gz:v1']);
+    const doc = JSON.parse(line) as { port: number; models: { name: string; version: string }[] };
+    expect(doc.models).toMatchObject([{ name: 'gz', version: digest }]);
+    const a = await infer(doc, 'gz', {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [4, 3, 2, 1] }],
+    });
+    expect(outputsOf(a).y?.shape).toEqual([1, 3]);
+    child.child.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+    expect(
+      fs
+        .readdirSync(os.tmpdir())
+        .filter((n) => n.startsWith('cairn-serve-') && !n.includes('models')),
+    ).toEqual([]);
   });
 
   it('is ready quickly with a 10 MB model from the local store', async () => {
