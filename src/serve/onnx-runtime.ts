@@ -6,13 +6,14 @@
 import os from 'node:os';
 import type * as ort from 'onnxruntime-node';
 import { CairnError } from '../core/errors.js';
-import type {
-  Datatype,
-  InferRequest,
-  ModelRuntime,
-  Tensor,
-  TensorData,
-  TensorSpec,
+import {
+  InferError,
+  type Datatype,
+  type InferRequest,
+  type ModelRuntime,
+  type Tensor,
+  type TensorData,
+  type TensorSpec,
 } from './types.js';
 
 type OrtType = ort.Tensor.Type;
@@ -119,7 +120,18 @@ export async function createOnnxRuntime(o: OnnxRuntimeOptions): Promise<ModelRun
       const feeds: Record<string, ort.Tensor> = {};
       for (const t of request.inputs) feeds[t.name] = toOrt(runtime, t);
       const names = request.outputs?.map((r) => r.name) ?? outputs.map((s) => s.name);
-      const results = await session.run(feeds, names);
+      let results: ort.InferenceSession.OnnxValueMapType;
+      try {
+        results = await session.run(feeds, names);
+      } catch (error) {
+        // Inputs already match the declared specs; what fails now is a constraint between
+        // them (symbolic dimensions, broadcasting) that only the graph knows.
+        throw new InferError(
+          'bad-request',
+          `the model cannot run on these inputs: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
       return names.map((n) => {
         const value = results[n];
         if (value === undefined) throw new Error(`Internal error: ONNX Runtime returned no ${n}`);

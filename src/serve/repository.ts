@@ -35,7 +35,8 @@ export class ModelRepository {
   add(served: ServedVersion): void {
     const versions = (this.#models.get(served.model) ?? []).filter((v) => {
       if (v.version !== served.version) return true;
-      void this.#retire(v);
+      // A session that fails to close is gone either way.
+      this.#retire(v).catch(() => undefined);
       return false;
     });
     this.#models.set(served.model, [...versions, served]);

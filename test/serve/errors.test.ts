@@ -118,6 +118,19 @@ const CASES: Case[] = [
     /missing input "b" \(FP32 \[-1, 2\]\)/,
   ],
   [
+    'inputs the graph cannot combine',
+    'two',
+    {
+      inputs: [
+        { name: 'a', datatype: 'FP32', shape: [3, 2], data: [1, 2, 3, 4, 5, 6] },
+        { name: 'b', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] },
+      ],
+    },
+    {},
+    400,
+    /the model cannot run on these inputs: .+/,
+  ],
+  [
     'unknown output',
     'mlp',
     { ...x({}), outputs: [{ name: 'logits' }] },
