@@ -98,6 +98,8 @@ export async function createOnnxRuntime(o: OnnxRuntimeOptions): Promise<ModelRun
       intraOpNumThreads: o.threads ?? os.availableParallelism(),
       interOpNumThreads: 1,
       executionMode: 'sequential',
+      // Run failures come back as errors the client gets; ORT's own log would repeat them.
+      logSeverityLevel: 4,
     });
   } catch (error) {
     throw new CairnError(

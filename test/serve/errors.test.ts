@@ -266,6 +266,47 @@ describe.skipIf(ONNX_MISSING !== undefined)('bad requests', () => {
     expect((await infer(server, 'mlp', x({}))).status).toBe(200);
   });
 
+  it('answers 200 or a 4xx — never a 5xx — to 300 randomly damaged bodies', async () => {
+    const valid = Buffer.from(
+      JSON.stringify({
+        id: 'fuzz',
+        inputs: [
+          {
+            name: 'x',
+            datatype: 'FP32',
+            shape: [2, 4],
+            data: [
+              [1, 2, 3, 4],
+              [5, 6, 7, 8],
+            ],
+          },
+        ],
+        outputs: [{ name: 'y' }],
+      }),
+    );
+    let seed = 20261203;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const statuses = new Set<number>();
+    for (let i = 0; i < 300; i++) {
+      const body = Buffer.from(valid);
+      const damaged =
+        i % 3 === 0
+          ? body.subarray(0, random(body.length))
+          : (() => {
+              for (let k = 0; k <= random(4); k++) body[random(body.length)] = random(256);
+              return body;
+            })();
+      const a = await infer(server, 'mlp', damaged);
+      statuses.add(a.status);
+      expect(a.status === 200 || (a.status >= 400 && a.status < 500), a.body.toString()).toBe(true);
+    }
+    expect(statuses.has(400)).toBe(true);
+    expect((await infer(server, 'mlp', x({}))).status).toBe(200);
+  });
+
   it('answers unknown routes 404 and wrong methods 405, with the OIP error body', async () => {
     expectError(await call(server, 'GET', '/v3/models'), 404, /no route for GET \/v3\/models/);
     expectError(await call(server, 'GET', '/v2/models/mlp/infer'), 405, /GET is not allowed/);
