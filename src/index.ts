@@ -31,6 +31,7 @@ export {
 } from './commands/serve.js';
 export { ModelRepository, type Loader, type IndexEntry } from './serve/repository.js';
 export { createApp, type AppOptions } from './serve/http.js';
+export { execute, inferenceBackend, metadataOf, type ModelMetadata } from './serve/backend.js';
 export type { Route, RouteContext, Reply } from './serve/routes.js';
 export * from './serve/types.js';
 export type { ReproEvent, ReproSink, StageFailure } from './pipeline/events.js';

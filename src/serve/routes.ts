@@ -8,8 +8,8 @@ import { readBody, inferenceHeaderLength } from './http-body.js';
 import { decodeInferRequest, encodeInferResponse } from './infer-codec.js';
 import { decodePredict, encodePredictions } from './kserve-v1.js';
 import type { ModelRepository } from './repository.js';
-import { validateRequest } from './validate.js';
-import { InferError, type InferRequest, type ServedVersion, type Tensor } from './types.js';
+import { execute, EXTENSIONS, metadataOf, SERVER_NAME, SERVER_VERSION } from './backend.js';
+import { InferError, type InferRequest, type ServedVersion } from './types.js';
 
 export interface RouteContext {
   readonly req: IncomingMessage;
@@ -38,10 +38,6 @@ export interface Route {
   handler: (c: RouteContext) => Promise<Reply> | Reply;
 }
 
-export const SERVER_NAME = 'cairn';
-export const SERVER_VERSION = '0.1.0';
-const EXTENSIONS = ['binary_tensor_data', 'model_repository'];
-
 const pickFor = (c: RouteContext): ServedVersion => {
   const [name, version] = c.params;
   if (name === undefined) throw new Error('Internal error: route without a model name');
@@ -50,20 +46,16 @@ const pickFor = (c: RouteContext): ServedVersion => {
   return served;
 };
 
-/** Runs a request on a picked version, counted in flight until it is answered. */
+/** Reads, decodes and runs a request on the version the route names. */
 async function run(c: RouteContext, decode: (body: Buffer, served: ServedVersion) => InferRequest) {
   const served = pickFor(c);
-  const release = c.repo.track(served);
-  try {
-    if (!served.runtime.ready())
-      throw new InferError('unavailable', `model "${served.model}" is not ready`);
-    const request = decode(await readBody(c.req, c.maxBody), served);
-    validateRequest(request, served.runtime.inputs, served.runtime.outputs);
-    const outputs: readonly Tensor[] = await served.runtime.infer(request, c.signal);
-    return { request, outputs, served };
-  } finally {
-    release();
-  }
+  const done = await execute(
+    c.repo,
+    served,
+    async () => decode(await readBody(c.req, c.maxBody), served),
+    c.signal,
+  );
+  return { ...done, served };
 }
 
 function parseJson(body: Buffer): unknown {
@@ -89,12 +81,10 @@ function field(doc: unknown, key: string): string | undefined {
   return value;
 }
 
-const metadata = (c: RouteContext): Reply => {
-  const served = pickFor(c);
-  const versions = c.repo.versions(served.model).map((v) => v.version);
-  const { platform, inputs, outputs } = served.runtime;
-  return { status: 200, json: { name: served.model, versions, platform, inputs, outputs } };
-};
+const metadata = (c: RouteContext): Reply => ({
+  status: 200,
+  json: metadataOf(c.repo, pickFor(c)),
+});
 
 const M = '/v2/models/([^/]+)(?:/versions/([^/]+))?';
 
