@@ -18,7 +18,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['zstd-napi', 'undici'],
+  external: ['zstd-napi', 'undici', 'onnxruntime-node'],
   // CommonJS dependencies (commander) call require(); ESM output needs one made for it.
   banner: {
     js: "import { createRequire as __cairnRequire } from 'node:module'; const require = __cairnRequire(import.meta.url);",

@@ -22,6 +22,18 @@ export { gc, fsck } from './commands/gc.js';
 export { configGet, configList, configSet } from './commands/config.js';
 export type { CommandContext } from './commands/context.js';
 export { repro, dag, type ReproOptions } from './commands/pipeline.js';
+export {
+  serve,
+  parseDuration,
+  type ServeOptions,
+  type ServeHandle,
+  type ServedModel,
+} from './commands/serve.js';
+export { ModelRepository, type Loader, type IndexEntry } from './serve/repository.js';
+export { createApp, type AppOptions } from './serve/http.js';
+export { execute, inferenceBackend, metadataOf, type ModelMetadata } from './serve/backend.js';
+export type { Route, RouteContext, Reply } from './serve/routes.js';
+export * from './serve/types.js';
 export type { ReproEvent, ReproSink, StageFailure } from './pipeline/events.js';
 export type { ReproResult, StageResult } from './pipeline/executor.js';
 export type { PipelineStatusReport, StatusItem } from './pipeline/status.js';

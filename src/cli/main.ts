@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import v8 from 'node:v8';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createRenderer } from './progress.js';
 import { renderError } from './errors.js';
 import {
@@ -14,10 +14,18 @@ import {
   type RegistryFlags,
 } from '../commands/registry-flags.js';
 import type { CommandContext } from '../commands/context.js';
+import type { ServeFlags } from './serve.js';
 
 interface GlobalFlags {
   json?: boolean;
   quiet?: boolean;
+}
+
+/** A port: 0 (any free one) to 65535. */
+function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('0 to 65535');
+  return n;
 }
 
 function context(flags: GlobalFlags): { ctx: CommandContext; done: () => void } {
@@ -718,6 +726,26 @@ program
       return { json: view, text: renderDag(view, format) };
     }),
   );
+
+// Serving (src/serve): runs until SIGTERM or SIGINT, then drains.
+withRegistryFlags(
+  program
+    .command('serve <sources...>')
+    .description(
+      'serve ONNX models (files, Kitfile folders, ModelKits) over the Open Inference Protocol',
+    )
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', nonNegativeInteger, 8080)
+    .option('--max-body <bytes>', 'largest request body', positiveInteger, 64 * 1024 * 1024)
+    .option('--drain-timeout <duration>', 'how long requests may finish after SIGTERM', '30s')
+    .option('--threads <n>', 'ONNX Runtime threads per model (default: cores)', positiveInteger)
+    .addOption(kitopsOption()),
+).action(async (sources: string[], opts: ServeFlags, command: Command) => {
+  const flags = command.optsWithGlobals<GlobalFlags>();
+  const { ctx, done } = context(flags);
+  const { runServe } = await import('./serve.js');
+  process.exitCode = await runServe(ctx, sources, opts, flags.json === true, done);
+});
 
 program.exitOverride((error) => {
   // commander has printed its own message for usage errors; help and version exit 0.

@@ -1,0 +1,180 @@
+/**
+ * The REST routes: OIP v2 (health, server and model metadata, readiness, inference), the model
+ * repository extension (index, load, unload) and KServe V1 (model status, predict). Each
+ * handler turns a parsed request into a reply; HTTP plumbing lives in http.ts.
+ */
+import type { IncomingMessage } from 'node:http';
+import { readBody, inferenceHeaderLength } from './http-body.js';
+import { decodeInferRequest, encodeInferResponse } from './infer-codec.js';
+import { decodePredict, encodePredictions } from './kserve-v1.js';
+import type { ModelRepository } from './repository.js';
+import { execute, EXTENSIONS, metadataOf, SERVER_NAME, SERVER_VERSION } from './backend.js';
+import { InferError, type InferRequest, type ServedVersion } from './types.js';
+
+export interface RouteContext {
+  readonly req: IncomingMessage;
+  /** decoded path parameters, in pattern order (absent optional ones are undefined) */
+  params: readonly (string | undefined)[];
+  readonly repo: ModelRepository;
+  /** bytes */
+  readonly maxBody: number;
+  readonly requestId: string;
+  /** aborted when the client goes away */
+  readonly signal: AbortSignal;
+  /** set once a model version is picked: its headers go on the reply, errors included */
+  answered?: ServedVersion;
+}
+
+export interface Reply {
+  status: number;
+  json?: unknown;
+  body?: Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  pattern: RegExp;
+  handler: (c: RouteContext) => Promise<Reply> | Reply;
+}
+
+const pickFor = (c: RouteContext): ServedVersion => {
+  const [name, version] = c.params;
+  if (name === undefined) throw new Error('Internal error: route without a model name');
+  const served = c.repo.pick(name, version, c.req.headers);
+  c.answered = served;
+  return served;
+};
+
+/** Reads, decodes and runs a request on the version the route names. */
+async function run(c: RouteContext, decode: (body: Buffer, served: ServedVersion) => InferRequest) {
+  const served = pickFor(c);
+  const done = await execute(
+    c.repo,
+    served,
+    async () => decode(await readBody(c.req, c.maxBody), served),
+    c.signal,
+  );
+  return { ...done, served };
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new InferError(
+      'bad-request',
+      `the request body is not valid JSON (${(error as Error).message})`,
+    );
+  }
+}
+
+/** A string field of an optional JSON body, or of its `parameters`. */
+function field(doc: unknown, key: string): string | undefined {
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const record = doc as Record<string, unknown>;
+  const params = record.parameters as Record<string, unknown> | undefined;
+  const value = record[key] ?? params?.[key];
+  if (value !== undefined && typeof value !== 'string')
+    throw new InferError('bad-request', `"${key}" must be a string`);
+  return value;
+}
+
+const metadata = (c: RouteContext): Reply => ({
+  status: 200,
+  json: metadataOf(c.repo, pickFor(c)),
+});
+
+const M = '/v2/models/([^/]+)(?:/versions/([^/]+))?';
+
+export const ROUTES: readonly Route[] = [
+  { method: 'GET', pattern: /^\/v2\/health\/live$/, handler: () => ({ status: 200 }) },
+  {
+    method: 'GET',
+    pattern: /^\/v2\/health\/ready$/,
+    handler: (c) => ({ status: c.repo.ready() ? 200 : 503 }),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v2\/?$/,
+    handler: () => ({
+      status: 200,
+      json: { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS },
+    }),
+  },
+  { method: 'GET', pattern: new RegExp(`^${M}$`), handler: metadata },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^${M}/ready$`),
+    handler: (c) => ({ status: pickFor(c).runtime.ready() ? 200 : 503 }),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^${M}/infer$`),
+    handler: async (c) => {
+      const header = inferenceHeaderLength(c.req);
+      const { request, outputs, served } = await run(c, (body) =>
+        decodeInferRequest(body, header, c.requestId),
+      );
+      const response = {
+        modelName: served.model,
+        modelVersion: served.version,
+        id: request.id,
+        outputs,
+      };
+      const { body, headerLength } = encodeInferResponse(request, response);
+      if (headerLength === undefined)
+        return { status: 200, body, headers: { 'content-type': 'application/json' } };
+      return {
+        status: 200,
+        body,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'inference-header-content-length': String(headerLength),
+        },
+      };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v2\/repository\/index$/,
+    handler: (c) => ({ status: 200, json: c.repo.index() }),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v2\/repository\/models\/([^/]+)\/load$/,
+    handler: async (c) => {
+      const source = field(parseJson(await readBody(c.req, c.maxBody)), 'source');
+      c.answered = await c.repo.load(c.params[0] ?? '', source);
+      return { status: 200, json: {} };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v2\/repository\/models\/([^/]+)\/unload$/,
+    handler: async (c) => {
+      const version = field(parseJson(await readBody(c.req, c.maxBody)), 'version');
+      await c.repo.unload(c.params[0] ?? '', version);
+      return { status: 200, json: {} };
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/models\/([^/:]+)$/,
+    handler: (c) => {
+      const served = pickFor(c);
+      return { status: 200, json: { name: served.model, ready: served.runtime.ready() } };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/models\/([^/:]+):predict$/,
+    handler: async (c) => {
+      const { outputs } = await run(c, (body, served) =>
+        decodePredict(parseJson(body), served.runtime.inputs, c.requestId),
+      );
+      return { status: 200, json: { predictions: encodePredictions(outputs) } };
+    },
+  },
+];

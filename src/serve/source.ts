@@ -1,0 +1,203 @@
+/**
+ * Resolving a `cairn serve` SOURCE into verified model bytes with a name, a version and a
+ * digest: an `.onnx` file, a folder with a Kitfile (a packing context or an unpacked ModelKit),
+ * or a ModelKit reference — the local store first, else pulled from its registry — whose model
+ * layer is unpacked (digests checked on the way) by the same code as `cairn unpack`.
+ */
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CairnError, DigestMismatchError, errnoCode } from '../core/errors.js';
+import { sha256Of } from '../oci/digest.js';
+import { NotFoundError, readManifest, resolveLocal } from '../oci/local-repo.js';
+import type { LocalStore } from '../oci/layout.js';
+import { readModelKit } from '../modelkit/read.js';
+import { readModelLayer } from './model-layer.js';
+import { DEFAULT_REGISTRY, orLatest, parseReference } from '../oci/reference.js';
+import { readKitfile } from '../modelkit/kitfile-parse.js';
+import type { Kitfile } from '../modelkit/kitfile.js';
+import type { CommandContext } from '../commands/context.js';
+import { openStore } from '../commands/kit.js';
+import type { RemoteFlags } from '../commands/remote.js';
+
+/** A model ready to load: its bytes were read whole and hashed. */
+export interface ResolvedSource {
+  readonly name: string;
+  /** the ModelKit's manifest digest, or the ONNX file's digest */
+  readonly version: string;
+  /** sha256 of `bytes` */
+  readonly digest: string;
+  /** the .onnx file the bytes came from, for messages */
+  readonly file: string;
+  readonly bytes: Uint8Array;
+}
+
+const NAMED = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(.+)$/;
+
+/** Splits `NAME=SOURCE`; a plain SOURCE has no name of its own. */
+export function splitNamed(arg: string): { name?: string; source: string } {
+  const m = NAMED.exec(arg);
+  return m?.[1] !== undefined && m[2] !== undefined
+    ? { name: m[1], source: m[2] }
+    : { source: arg };
+}
+
+async function readModelFile(file: string): Promise<Uint8Array> {
+  try {
+    return await fsp.readFile(file);
+  } catch (error) {
+    throw new CairnError(
+      'model-unreadable',
+      `cannot read the model ${file}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** The .onnx file a Kitfile's `model.path` names inside `dir` (a file, or a folder holding one). */
+async function modelFile(dir: string, kitfile: Kitfile, where: string): Promise<string> {
+  const rel = kitfile.model?.path;
+  if (rel === undefined)
+    throw new CairnError('no-model', `${where}: the Kitfile has no model.path`, {
+      hint: 'Serve a ModelKit whose Kitfile declares a model.',
+    });
+  const target = path.resolve(dir, rel);
+  if (!(await fsp.stat(target)).isDirectory()) return target;
+  const found = (await fsp.readdir(target, { recursive: true })).filter((f) => f.endsWith('.onnx'));
+  if (found.length !== 1 || found[0] === undefined) {
+    throw new CairnError(
+      'no-model',
+      `${where}: model.path ${rel} holds ${found.length} .onnx files, expected one`,
+      { hint: 'Point model.path at the .onnx file, or serve the file itself.' },
+    );
+  }
+  return path.join(target, found[0]);
+}
+
+const kitName = (k: Kitfile, fallback: string): string =>
+  k.model?.name ?? k.package.name ?? fallback;
+
+async function fromFolder(dir: string, name: string | undefined): Promise<ResolvedSource> {
+  const { kitfile } = await readKitfile(dir, undefined, dir);
+  const file = await modelFile(dir, kitfile, dir);
+  const bytes = await readModelFile(file);
+  const digest = sha256Of(bytes);
+  return {
+    name: name ?? kitName(kitfile, path.basename(dir)),
+    version: digest,
+    digest,
+    file,
+    bytes,
+  };
+}
+
+async function fromFile(file: string, name: string | undefined): Promise<ResolvedSource> {
+  const bytes = await readModelFile(file);
+  const digest = sha256Of(bytes);
+  return {
+    name: name ?? path.basename(file, path.extname(file)),
+    version: digest,
+    digest,
+    file,
+    bytes,
+  };
+}
+
+async function fromModelKit(
+  ctx: CommandContext,
+  reference: string,
+  name: string | undefined,
+  flags: RemoteFlags,
+): Promise<ResolvedSource> {
+  const { ref } = parseReference(reference);
+  const store = await openStore(ctx, flags);
+  const wanted = ref.digest === undefined ? orLatest(ref) : ref;
+  let found;
+  try {
+    found = await resolveLocal(store, wanted);
+  } catch (error) {
+    if (!(error instanceof NotFoundError) || ref.registry === DEFAULT_REGISTRY) throw error;
+    const { pullCommand } = await import('../commands/remote.js');
+    await pullCommand(ctx, reference, flags);
+    found = await resolveLocal(store, wanted);
+  }
+  const digest = found.desc.digest;
+  try {
+    const model = await modelBytes(ctx, store, `${found.repository}@${digest}`, flags);
+    return {
+      name: name ?? kitName(model.kitfile, ref.repository.split('/').pop() ?? ref.repository),
+      version: digest,
+      digest: sha256Of(model.bytes),
+      file: `${reference}:${model.name}`,
+      bytes: model.bytes,
+    };
+  } catch (error) {
+    if (!(error instanceof DigestMismatchError)) throw error;
+    throw new CairnError(
+      'modelkit-corrupt',
+      `ModelKit ${reference} (${digest}) does not verify: ${error.message}`,
+      { hint: error.hint ?? 'Remove it (`cairn rm`) and pack or pull it again.', cause: error },
+    );
+  }
+}
+
+/**
+ * The model file of a stored ModelKit (`pinned` is `repository@digest`): straight from its
+ * layer when it is a plain one, else through a temporary `cairn unpack`.
+ */
+async function modelBytes(
+  ctx: CommandContext,
+  store: LocalStore,
+  pinned: string,
+  flags: RemoteFlags,
+): Promise<{ kitfile: Kitfile; name: string; bytes: Uint8Array }> {
+  const { ref } = parseReference(pinned);
+  const { desc } = await resolveLocal(store, ref);
+  const manifest = await readManifest(store, desc);
+  const { kitfile } = await readModelKit(store, manifest, desc.digest);
+  if (kitfile !== undefined) {
+    const direct = await readModelLayer(store, manifest, kitfile);
+    if (direct !== undefined) return { kitfile, ...direct };
+  }
+  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'cairn-serve-'));
+  try {
+    const { kitUnpack } = await import('../commands/kit-unpack.js');
+    const opts = {
+      dir: tmp,
+      overwrite: false,
+      ignoreExisting: false,
+      filters: ['model', 'kitfile'],
+    };
+    await kitUnpack({ ...ctx, cwd: tmp }, pinned, { ...opts, kitops: flags.kitops === true });
+    const unpacked = (await readKitfile(tmp, undefined, tmp)).kitfile;
+    const file = await modelFile(tmp, unpacked, pinned);
+    return { kitfile: unpacked, name: path.relative(tmp, file), bytes: await readModelFile(file) };
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Resolves one SOURCE argument (`[NAME=]SOURCE`) relative to `ctx.cwd`. */
+export async function resolveSource(
+  ctx: CommandContext,
+  arg: string,
+  flags: RemoteFlags,
+): Promise<ResolvedSource> {
+  const { name, source } = splitNamed(arg);
+  const local = path.resolve(ctx.cwd, source);
+  let stat;
+  try {
+    stat = await fsp.stat(local);
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
+  }
+  if (stat?.isDirectory() === true) return fromFolder(local, name);
+  if (stat !== undefined) return fromFile(local, name);
+  if (source.endsWith('.onnx'))
+    throw new CairnError('model-missing', `${source}: no such file`, {
+      hint: 'Give the path of an .onnx file, a folder with a Kitfile, or a ModelKit reference.',
+    });
+  return fromModelKit(ctx, source, name, flags);
+}

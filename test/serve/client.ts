@@ -1,0 +1,89 @@
+/**
+ * A served set of models on port 0 in this process, and a small HTTP client for it that keeps
+ * status, headers and raw bytes (fetch would hide framing details the tests care about).
+ */
+import http from 'node:http';
+import { serve, type ServeHandle } from '../../src/commands/serve.js';
+import type { CommandContext } from '../../src/commands/context.js';
+
+export const ctx = (cwd: string, env: NodeJS.ProcessEnv = process.env): CommandContext => ({
+  cwd,
+  env,
+  sink: () => undefined,
+});
+
+export async function serving(
+  sources: readonly string[],
+  o: { maxBody?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ServeHandle> {
+  return serve(ctx(o.cwd ?? process.cwd(), o.env), {
+    sources,
+    host: '127.0.0.1',
+    port: 0,
+    maxBody: o.maxBody ?? 8 * 1024 * 1024,
+    threads: 1,
+  });
+}
+
+export interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** the body parsed as JSON (undefined when empty or not JSON) */
+  json: unknown;
+}
+
+/** One request; `body` may be a Buffer, a string, or a value sent as JSON. */
+export function call(
+  server: { port: number },
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const payload =
+    body === undefined
+      ? undefined
+      : Buffer.isBuffer(body)
+        ? body
+        : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: server.port, method, path, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          let json: unknown;
+          try {
+            json = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw, json });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export const infer = (
+  server: { port: number },
+  model: string,
+  body: unknown,
+  headers?: Record<string, string>,
+): Promise<Answer> => call(server, 'POST', `/v2/models/${model}/infer`, body, headers);
+
+/** The `outputs` of an OIP JSON response, by name. */
+export function outputsOf(
+  a: Answer,
+): Record<string, { datatype: string; shape: number[]; data: unknown[] }> {
+  const doc = a.json as {
+    outputs: { name: string; datatype: string; shape: number[]; data: unknown[] }[];
+  };
+  return Object.fromEntries(doc.outputs.map((o) => [o.name, o]));
+}

@@ -1,0 +1,141 @@
+/**
+ * The model repository extension and version routing: index, unload and load without a
+ * restart, an unload that waits for the request in flight, several versions of one model,
+ * and 503s while a runtime is not ready.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServeHandle } from '../../src/commands/serve.js';
+import { buildModels, ONNX_MISSING, type TestModels } from './models.js';
+import { call, infer, outputsOf, serving } from './client.js';
+
+const mlpBody = {
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+};
+
+describe.skipIf(ONNX_MISSING !== undefined)('model repository', () => {
+  let models: TestModels;
+  let server: ServeHandle;
+  beforeAll(async () => {
+    models = buildModels();
+    server = await serving([models.mlp, `pair=${models.mlp}`, `pair=${models.two}`]);
+  });
+  afterAll(async () => {
+    await server[Symbol.asyncDispose]();
+    models.remove();
+  });
+
+  it('routes to the version named, else to the latest loaded', async () => {
+    const [v1, v2] = server.models.filter((m) => m.name === 'pair').map((m) => m.version);
+    const meta = await call(server, 'GET', '/v2/models/pair');
+    expect(meta.json).toMatchObject({ versions: [v1, v2], inputs: [{ name: 'a' }, { name: 'b' }] });
+    const old = await call(server, 'GET', `/v2/models/pair/versions/${v1 ?? ''}`);
+    expect(old.json).toMatchObject({ inputs: [{ name: 'x' }] });
+    const a = await infer(server, `pair/versions/${v1 ?? ''}`, mlpBody);
+    expect(a.status).toBe(200);
+    expect(a.headers['x-model-version']).toBe(v1);
+  });
+
+  it('unloads and loads a model without a restart', async () => {
+    const index = await call(server, 'POST', '/v2/repository/index');
+    expect(index.json).toContainEqual({
+      name: 'mlp',
+      version: expect.any(String) as string,
+      state: 'READY',
+    });
+    expect((await call(server, 'POST', '/v2/repository/models/mlp/unload')).status).toBe(200);
+    expect((await infer(server, 'mlp', mlpBody)).status).toBe(404);
+    expect((await call(server, 'POST', '/v2/repository/index')).json).toContainEqual({
+      name: 'mlp',
+      state: 'UNAVAILABLE',
+      reason: 'unloaded',
+    });
+    expect((await call(server, 'POST', '/v2/repository/models/mlp/load')).status).toBe(200);
+    const again = await infer(server, 'mlp', mlpBody);
+    expect(again.status).toBe(200);
+    expect(again.headers['x-model-version']).toBe(
+      server.models.find((m) => m.name === 'mlp')?.version,
+    );
+  });
+
+  it('loads a new model from a source named in the body, and refuses a corrupt one', async () => {
+    const load = await call(server, 'POST', '/v2/repository/models/adder/load', {
+      parameters: { source: models.two },
+    });
+    expect(load.status, load.body.toString()).toBe(200);
+    expect(load.headers['x-model-name']).toBe('adder');
+    const sum = await infer(server, 'adder', {
+      inputs: [
+        { name: 'a', datatype: 'FP32', shape: [1, 2], data: [1, 2] },
+        { name: 'b', datatype: 'FP32', shape: [1, 2], data: [3, 4] },
+      ],
+    });
+    expect(outputsOf(sum).sum?.data).toEqual([4, 6]);
+    const corrupt = path.join(models.dir, 'corrupt.onnx');
+    fs.writeFileSync(corrupt, fs.readFileSync(models.mlp).subarray(0, 100));
+    const bad = await call(server, 'POST', '/v2/repository/models/broken/load', {
+      source: corrupt,
+    });
+    expect(bad.status).toBe(400);
+    expect((bad.json as { error: string }).error).toContain(
+      `${corrupt} is not a model ONNX Runtime can load`,
+    );
+    const none = await call(server, 'POST', '/v2/repository/models/ghost/load');
+    expect(none.status).toBe(400);
+    expect((none.json as { error: string }).error).toMatch(/no source to load it from/);
+  });
+
+  it('unload waits for the request in flight, which finishes', async () => {
+    const body = Buffer.from(JSON.stringify(mlpBody));
+    const order: string[] = [];
+    // A request whose body arrives in two halves: in flight from its first byte.
+    const inFlight = new Promise<number>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: server.port,
+        method: 'POST',
+        path: '/v2/models/mlp/infer',
+        headers: { 'content-length': body.length },
+        agent: false,
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => {
+          order.push('infer');
+          resolve(res.statusCode ?? 0);
+        });
+      });
+      req.on('error', reject);
+      req.write(body.subarray(0, 10));
+      setTimeout(() => req.end(body.subarray(10)), 300);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const unload = call(server, 'POST', '/v2/repository/models/mlp/unload').then((a) => {
+      order.push('unload');
+      return a.status;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await infer(server, 'mlp', mlpBody)).status).toBe(404);
+    expect(await inFlight).toBe(200);
+    expect(await unload).toBe(200);
+    expect(order).toEqual(['infer', 'unload']);
+    expect((await call(server, 'POST', '/v2/repository/models/mlp/load')).status).toBe(200);
+  });
+
+  it('answers 503 while a runtime is not ready', async () => {
+    const real = server.repo.pick('adder');
+    server.repo.add({
+      ...real,
+      runtime: { ...real.runtime, ready: () => false, close: () => Promise.resolve() },
+    });
+    expect((await call(server, 'GET', '/v2/health/ready')).status).toBe(503);
+    expect((await call(server, 'GET', '/v2/models/adder/ready')).status).toBe(503);
+    const a = await infer(server, 'adder', {});
+    expect(a.status).toBe(503);
+    expect(a.json).toEqual({ error: 'model "adder" is not ready' });
+    await server.repo.unload('adder');
+    expect((await call(server, 'GET', '/v2/health/ready')).status).toBe(200);
+  });
+});
