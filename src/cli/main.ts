@@ -7,13 +7,9 @@ import v8 from 'node:v8';
 import { Command, Option } from 'commander';
 import { createRenderer } from './progress.js';
 import { renderError } from './errors.js';
-import {
-  positiveInteger,
-  registryOptions,
-  withRegistryFlags,
-  type RegistryFlags,
-} from '../commands/registry-flags.js';
+import { positiveInteger, withRegistryFlags } from './registry-flags.js';
 import type { CommandContext } from '../commands/context.js';
+import { registryOptions, type RegistryFlags } from '../commands/options.js';
 
 interface GlobalFlags {
   json?: boolean;
@@ -261,7 +257,7 @@ program
 
 // ModelKits (src/modelkit, src/oci)
 // Registry transfers: the transport flags on the ModelKit commands that can reach a registry.
-type RemoteFlags = import('../commands/remote.js').RemoteFlags;
+type RemoteFlags = import('../commands/options.js').RemoteFlags;
 const kitopsOption = (): Option =>
   new Option('--kitops', "use kit's local store ($KITOPS_HOME/storage) instead of Cairn's");
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -338,7 +334,8 @@ withRegistryFlags(unpackCommand, true).action(
         kitops?: boolean;
       } & RemoteFlags,
     ) => {
-      const { formatUnpack, unpackLocalOrRemote } = await import('../commands/kit-unpack.js');
+      const { unpackLocalOrRemote } = await import('../commands/kit-unpack.js');
+      const { formatUnpack } = await import('./kit.js');
       const result = await unpackLocalOrRemote(
         ctx,
         ref,
@@ -590,7 +587,8 @@ withRegistryFlags(
   true,
 ).action(
   action(async (ctx, source: string, destination: string | undefined, opts: RemoteFlags) => {
-    const { pushCommand, formatTransfer } = await import('../commands/remote.js');
+    const { pushCommand } = await import('../commands/remote.js');
+    const { formatTransfer } = await import('./remote.js');
     const result = await pushCommand(ctx, source, destination, opts);
     return { json: result, text: formatTransfer('Pushed', result) };
   }),
@@ -604,7 +602,8 @@ withRegistryFlags(
   true,
 ).action(
   action(async (ctx, ref: string, opts: RemoteFlags) => {
-    const { pullCommand, formatTransfer } = await import('../commands/remote.js');
+    const { pullCommand } = await import('../commands/remote.js');
+    const { formatTransfer } = await import('./remote.js');
     const result = await pullCommand(ctx, ref, opts);
     return { json: result, text: formatTransfer('Pulled', result) };
   }),

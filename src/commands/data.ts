@@ -12,6 +12,7 @@ import { outPath } from '../data/dvcfile.js';
 import { unprotectFile } from '../data/link.js';
 import { dataStatus, type StatusReport } from '../data/status.js';
 import { Workspace } from '../data/workspace.js';
+import { declaredOutputs } from '../pipeline/declared-outputs.js';
 import type { PipelineStatusReport } from '../pipeline/status.js';
 import type { CommandContext } from './context.js';
 import fs from 'node:fs';
@@ -37,7 +38,7 @@ async function withWorkspace<T>(
 
 export function add(ctx: CommandContext, targets: readonly string[]): Promise<AddedOutput[]> {
   return withWorkspace(ctx, `cairn add ${targets.join(' ')}`, (ws) =>
-    addTargets(ws, ctx.cwd, targets),
+    addTargets(ws, ctx.cwd, targets, declaredOutputs),
   );
 }
 
