@@ -71,10 +71,9 @@ program
   .action(
     action(async (ctx, opts: { scm: boolean; force?: boolean }) => {
       const { init } = await import('../commands/init.js');
+      const { formatInit } = await import('./data.js');
       const result = await init(ctx, { noScm: !opts.scm, force: opts.force === true });
-      const note =
-        result.cacheDir === undefined ? '' : `\nSharing DVC's cache at ${result.cacheDir}.`;
-      return { json: result, text: `Initialized Cairn repository in ${result.root}/.cairn${note}` };
+      return { json: result, text: formatInit(result) };
     }),
   );
 
@@ -119,13 +118,9 @@ config
   .action(
     action(async (ctx, opts: { showOrigin?: boolean }) => {
       const { configList } = await import('../commands/config.js');
+      const { formatConfigList } = await import('./config.js');
       const entries = await configList(ctx);
-      const text = entries
-        .map((e) =>
-          opts.showOrigin === true ? `${e.origin}\t${e.key}=${e.value}` : `${e.key}=${e.value}`,
-        )
-        .join('\n');
-      return { json: entries, text };
+      return { json: entries, text: formatConfigList(entries, opts.showOrigin === true) };
     }),
   );
 
@@ -135,17 +130,9 @@ program
   .action(
     action(async (ctx, paths: string[]) => {
       const { add } = await import('../commands/data.js');
+      const { formatAdd } = await import('./data.js');
       const added = await add(ctx, paths);
-      const text = added
-        .map(
-          (a) =>
-            `${a.changed ? 'Added' : 'Unchanged'} ${a.path} -> ${a.dvcFile} (${a.md5}${a.nfiles === undefined ? '' : `, ${a.nfiles} files`})`,
-        )
-        .join('\n');
-      const hint = added.some((a) => a.changed)
-        ? `\nTo track the changes with git, run:\n\tgit add ${[...new Set(added.flatMap((a) => a.gitFiles))].join(' ')}`
-        : '';
-      return { json: added, text: `${text}${hint}` };
+      return { json: added, text: formatAdd(added) };
     }),
   );
 
@@ -155,7 +142,7 @@ program
   .action(
     action(async (ctx, targets: string[]) => {
       const { status } = await import('../commands/data.js');
-      const { formatStatusReport } = await import('../pipeline/render.js');
+      const { formatStatusReport } = await import('./data.js');
       const report = await status(ctx, targets);
       return { json: report, text: formatStatusReport(report) };
     }),
@@ -169,7 +156,7 @@ program
   .action(
     action(async (ctx, targets: string[], opts: { force?: boolean; relink?: boolean }) => {
       const { checkout } = await import('../commands/data.js');
-      const { formatCheckout } = await import('./format.js');
+      const { formatCheckout } = await import('./data.js');
       const summary = await checkout(ctx, targets, {
         force: opts.force === true,
         relink: opts.relink === true,
@@ -188,13 +175,9 @@ program
   .action(
     action(async (ctx, targets: string[]) => {
       const { commit } = await import('../commands/data.js');
+      const { formatCommit } = await import('./data.js');
       const saved = await commit(ctx, targets);
-      const changed = saved.filter((s) => s.changed);
-      const text =
-        changed.length === 0
-          ? 'Nothing to commit.'
-          : changed.map((s) => `Committed ${s.path} (${s.md5})`).join('\n');
-      return { json: saved, text };
+      return { json: saved, text: formatCommit(saved) };
     }),
   );
 
@@ -212,7 +195,7 @@ program
         opts: { allBranches?: boolean; allTags?: boolean; allCommits?: boolean; force?: boolean },
       ) => {
         const { gc } = await import('../commands/gc.js');
-        const { formatGc } = await import('./format.js');
+        const { formatGc } = await import('./data.js');
         const result = await gc(ctx, {
           allBranches: opts.allBranches === true,
           allTags: opts.allTags === true,
@@ -230,7 +213,7 @@ program
   .action(
     action(async (ctx) => {
       const { fsck } = await import('../commands/gc.js');
-      const { formatFsck } = await import('./format.js');
+      const { formatFsck } = await import('./data.js');
       const result = await fsck(ctx);
       return {
         json: result,
@@ -246,12 +229,9 @@ program
   .action(
     action(async (ctx, targets: string[]) => {
       const { unprotect } = await import('../commands/data.js');
+      const { formatUnprotect } = await import('./data.js');
       const changed = await unprotect(ctx, targets);
-      return {
-        json: changed,
-        text:
-          changed.length === 0 ? 'Nothing to unprotect.' : `Unprotected ${changed.length} file(s).`,
-      };
+      return { json: changed, text: formatUnprotect(changed) };
     }),
   );
 
@@ -292,6 +272,7 @@ program
         },
       ) => {
         const { kitPack } = await import('../commands/kit.js');
+        const { formatPack } = await import('./kit.js');
         const result = await kitPack(ctx, {
           dir: dir ?? '.',
           ...(opts.file === undefined ? {} : { file: opts.file }),
@@ -300,8 +281,7 @@ program
           layerFormat: opts.layerFormat === 'raw' ? 'raw' : 'tar',
           kitops: opts.kitops === true,
         });
-        const tagged = result.references.length > 0 ? ` as ${result.references.join(', ')}` : '';
-        return { json: result, text: `Model saved: ${result.digest}${tagged}` };
+        return { json: result, text: formatPack(result) };
       },
     ),
   );
@@ -367,7 +347,8 @@ withRegistryFlags(
       repository: string | undefined,
       opts: { kitops?: boolean; local?: boolean } & RemoteFlags,
     ) => {
-      const { kitList, formatList } = await import('../commands/kit.js');
+      const { kitList } = await import('../commands/kit.js');
+      const { formatList } = await import('./kit.js');
       const remote = await import('../commands/remote-kit.js');
       const rows =
         opts.local !== true && remote.namesRegistry(repository)
@@ -398,15 +379,19 @@ withRegistryFlags(
       ref: string,
       opts: { filter?: string; kitops?: boolean; remote?: boolean } & RemoteFlags,
     ) => {
+      const { formatInfo, infoJson } = await import('./kit.js');
+      let info;
       if (opts.remote === true) {
         const { remoteInfo } = await import('../commands/remote-kit.js');
-        return remoteInfo(ctx, ref, opts);
+        info = await remoteInfo(ctx, ref, opts);
+      } else {
+        const { kitInfo } = await import('../commands/kit.js');
+        info = await kitInfo(ctx, ref, {
+          ...(opts.filter === undefined ? {} : { filter: opts.filter }),
+          kitops: opts.kitops === true,
+        });
       }
-      const { kitInfo } = await import('../commands/kit.js');
-      return kitInfo(ctx, ref, {
-        ...(opts.filter === undefined ? {} : { filter: opts.filter }),
-        kitops: opts.kitops === true,
-      });
+      return { json: infoJson(info), text: formatInfo(info) };
     },
   ),
 );
@@ -436,8 +421,9 @@ program
   .action(
     action(async (ctx, source: string, target: string, opts: { kitops?: boolean }) => {
       const { kitTag } = await import('../commands/kit.js');
+      const { formatTagged } = await import('./kit.js');
       const result = await kitTag(ctx, source, target, { kitops: opts.kitops === true });
-      return { json: result, text: result.tagged.map((t) => `Tagged ${t}`).join('\n') };
+      return { json: result, text: formatTagged(result) };
     }),
   );
 
@@ -458,7 +444,8 @@ withRegistryFlags(
       opts: { force?: boolean; all?: boolean; kitops?: boolean; remote?: boolean } & RemoteFlags,
     ) => {
       if (opts.remote === true) {
-        const { remoteRemove, formatRemoteRemoved } = await import('../commands/remote-kit.js');
+        const { remoteRemove } = await import('../commands/remote-kit.js');
+        const { formatRemoteRemoved } = await import('./remote.js');
         if (refs.length !== 1 || opts.all === true) {
           const { CairnError } = await import('../core/errors.js');
           throw new CairnError('bad-flag', 'rm --remote takes exactly one reference', {
@@ -471,7 +458,8 @@ withRegistryFlags(
         });
         return { json: removed, text: formatRemoteRemoved(removed) };
       }
-      const { kitRemove, formatRemoved } = await import('../commands/kit.js');
+      const { kitRemove } = await import('../commands/kit.js');
+      const { formatRemoved } = await import('./kit.js');
       const result = await kitRemove(ctx, refs, {
         force: opts.force === true,
         all: opts.all === true,
@@ -488,7 +476,8 @@ program
   .addOption(kitopsOption())
   .action(
     action(async (ctx, a: string, b: string, opts: { kitops?: boolean }) => {
-      const { kitDiff, formatDiff } = await import('../commands/kit.js');
+      const { kitDiff } = await import('../commands/kit.js');
+      const { formatDiff } = await import('./kit.js');
       const result = await kitDiff(ctx, a, b, { kitops: opts.kitops === true });
       return { json: result, text: formatDiff(result) };
     }),
@@ -546,9 +535,8 @@ withRegistryFlags(
         registry: registryOptions(opts, ctx.env),
         terminal: { input: process.stdin, output: process.stderr },
       });
-      const where =
-        result.helper === undefined ? result.file : `docker-credential-${result.helper}`;
-      return { json: result, text: `Login Succeeded: ${result.registry} (saved in ${where})` };
+      const { formatLogin } = await import('./remote.js');
+      return { json: result, text: formatLogin(result) };
     },
   ),
 );
@@ -561,12 +549,8 @@ withRegistryFlags(
   action(async (ctx, registry: string, opts: RegistryFlags) => {
     const { logout } = await import('../commands/login.js');
     const result = await logout(ctx, registry, registryOptions(opts, ctx.env));
-    return {
-      json: result,
-      text: result.removed
-        ? `Removed the login for ${result.registry}`
-        : `Not logged in to ${result.registry}`,
-    };
+    const { formatLogout } = await import('./remote.js');
+    return { json: result, text: formatLogout(result) };
   }),
 );
 // End of registry login
@@ -616,7 +600,8 @@ withRegistryFlags(
     .option('--artifact-type <type>', 'only referrers of this artifact type'),
 ).action(
   action(async (ctx, ref: string, opts: RemoteFlags & { artifactType?: string }) => {
-    const { remoteReferrers, formatReferrers } = await import('../commands/remote-kit.js');
+    const { remoteReferrers } = await import('../commands/remote-kit.js');
+    const { formatReferrers } = await import('./remote.js');
     const result = await remoteReferrers(ctx, ref, opts);
     return { json: result, text: formatReferrers(result) };
   }),
@@ -660,7 +645,7 @@ program
       const flags = command.optsWithGlobals<GlobalFlags>();
       const { ctx, done } = context(flags);
       const json = flags.json === true;
-      const { renderEvent, formatSummary } = await import('../pipeline/render.js');
+      const { renderEvent, formatSummary } = await import('./pipeline.js');
       const target = {
         out: (line: string) => process.stdout.write(`${line}\n`),
         err: (line: string) => process.stderr.write(`${line}\n`),
@@ -711,7 +696,7 @@ program
   .action(
     action(async (ctx, target: string | undefined, opts: { dot?: boolean; mermaid?: boolean }) => {
       const { dag } = await import('../commands/pipeline.js');
-      const { renderDag } = await import('../pipeline/dag.js');
+      const { renderDag } = await import('./pipeline.js');
       const view = await dag(ctx, target);
       const format = opts.dot === true ? 'dot' : opts.mermaid === true ? 'mermaid' : 'text';
       return { json: view, text: renderDag(view, format) };

@@ -1,4 +1,4 @@
-/** The ModelKit commands: pack, unpack, list, info, inspect, tag, rm, diff and `kit init`. */
+/** The local ModelKit commands: pack, list, info, inspect, tag, rm and diff. */
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import type { Sha256Digest } from '../oci/digest.js';
@@ -26,8 +26,8 @@ import {
 import { readModelKit } from '../modelkit/read.js';
 import type { Kitfile } from '../modelkit/kitfile.js';
 import { COMPRESSIONS, type Compression } from '../modelkit/layer-sink.js';
-import { selectField } from '../modelkit/kitfile-filter.js';
-import { formatSize, layerBytes, listRow, type ListRow } from '../modelkit/list-row.js';
+import { infoOf, type KitInfo } from '../modelkit/kitfile-filter.js';
+import { layerBytes, listRow, type ListRow } from '../modelkit/list-row.js';
 import type { CommandContext } from './context.js';
 import { openStore, type StoreFlags } from './options.js';
 
@@ -115,26 +115,6 @@ export async function kitList(
   return rows;
 }
 
-export function formatList(rows: readonly ListRow[]): string {
-  const none = (s: string) => (s === '' ? '<none>' : s);
-  const table: string[][] = [['REPOSITORY', 'TAG', 'MAINTAINER', 'NAME', 'SIZE', 'DIGEST']];
-  for (const r of rows) {
-    const tags = r.tags.length === 0 ? [''] : r.tags;
-    for (const t of tags)
-      table.push([none(r.repo), none(t), none(r.author), none(r.modelName), r.size, r.digest]);
-  }
-  const widths =
-    table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
-  return table
-    .map((row) =>
-      row
-        .map((c, i) => (i === row.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 2)))
-        .join('')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
 async function load(ctx: CommandContext, reference: string, o: StoreFlags) {
   const store = await openStore(ctx, o);
   const { ref } = parseReference(reference);
@@ -148,14 +128,10 @@ export async function kitInfo(
   ctx: CommandContext,
   reference: string,
   o: StoreFlags & { filter?: string },
-) {
+): Promise<KitInfo> {
   const { kitfile } = await load(ctx, reference, o);
   if (kitfile === undefined) throw new CairnError('no-kitfile', `${reference} carries no Kitfile`);
-  const { kitfileToYaml } = await import('../modelkit/kitfile-yaml.js');
-  if (o.filter === undefined)
-    return { json: kitfile as unknown, text: kitfileToYaml(kitfile, true) };
-  const value = selectField(kitfile, o.filter);
-  return { json: value, text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) };
+  return infoOf(kitfile, o.filter);
 }
 
 export async function kitInspect(ctx: CommandContext, reference: string, o: StoreFlags) {
@@ -257,32 +233,4 @@ export async function kitDiff(
     onlyInA: la.filter((l) => !inB.has(l.digest)),
     onlyInB: lb.filter((l) => !inA.has(l.digest)),
   };
-}
-
-export function formatDiff(d: DiffResult): string {
-  const lines = [
-    `A: ${d.a.reference} (${d.a.digest})`,
-    `B: ${d.b.reference} (${d.b.digest})`,
-    `Config: ${d.configEqual ? 'identical' : 'different'}`,
-    `Annotations: ${d.annotationsEqual ? 'identical' : 'different'}`,
-    `Shared layers (${d.sharedLayers.length}):`,
-    ...d.sharedLayers.map((l) => `  ${l.digest}  ${l.mediaType}  ${formatSize(l.size)}`),
-    `Only in A (${d.onlyInA.length}):`,
-    ...d.onlyInA.map((l) => `  ${l.digest}  ${l.mediaType}  ${formatSize(l.size)}`),
-    `Only in B (${d.onlyInB.length}):`,
-    ...d.onlyInB.map((l) => `  ${l.digest}  ${l.mediaType}  ${formatSize(l.size)}`),
-  ];
-  return lines.join('\n');
-}
-
-export function formatRemoved(r: Removed): string {
-  const lines = [
-    ...r.untagged.map((u) => `Untagged ${u}`),
-    ...r.manifests.map(
-      (m) =>
-        `Removed ${displayRepository(splitRepository(m.repository).registry, splitRepository(m.repository).repository) || '<untagged>'}@${m.digest}`,
-    ),
-  ];
-  if (r.blobs.length > 0) lines.push(`Deleted ${r.blobs.length} unused blob(s).`);
-  return lines.length === 0 ? 'Nothing removed.' : lines.join('\n');
 }

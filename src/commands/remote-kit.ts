@@ -22,8 +22,8 @@ import {
 } from '../oci/registry/manifests.js';
 import { mapLimit } from '../oci/registry/transfer.js';
 import { NotAModelKitError } from '../oci/artifact.js';
-import { selectField } from '../modelkit/kitfile-filter.js';
-import { formatSize, layerBytes, listRow, type ListRow } from '../modelkit/list-row.js';
+import { infoOf, type KitInfo } from '../modelkit/kitfile-filter.js';
+import { layerBytes, listRow, type ListRow } from '../modelkit/list-row.js';
 import { fetchRemoteKit } from '../modelkit/remote.js';
 import type { CommandContext } from './context.js';
 import { withClient, type RemoteFlags } from './options.js';
@@ -79,15 +79,11 @@ export async function remoteInfo(
   ctx: CommandContext,
   reference: string,
   flags: RemoteFlags & { filter?: string },
-) {
+): Promise<KitInfo> {
   const ref = remoteReference(reference, 'info');
   const { kitfile } = await withClient(ctx, ref, flags, (c) => fetchRemoteKit(c, ref));
   if (kitfile === undefined) throw new CairnError('no-kitfile', `${reference} carries no Kitfile`);
-  const { kitfileToYaml } = await import('../modelkit/kitfile-yaml.js');
-  if (flags.filter === undefined)
-    return { json: kitfile as unknown, text: kitfileToYaml(kitfile, true) };
-  const value = selectField(kitfile, flags.filter);
-  return { json: value, text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) };
+  return infoOf(kitfile, flags.filter);
 }
 
 export async function remoteInspect(ctx: CommandContext, reference: string, flags: RemoteFlags) {
@@ -161,14 +157,6 @@ export async function remoteRemove(
   });
 }
 
-export function formatRemoteRemoved(r: RemoteRemoved): string {
-  const tags =
-    r.tags.length === 0
-      ? ''
-      : `\nTags removed with it (the registry deletes by digest): ${r.tags.join(', ')}`;
-  return `Deleted ${r.reference} from the registry${tags}`;
-}
-
 /** True when `list` was given a repository on a registry (kit lists those remotely). */
 export function namesRegistry(repository: string | undefined): boolean {
   return repository !== undefined && parseReference(repository).ref.registry !== DEFAULT_REGISTRY;
@@ -194,14 +182,4 @@ export async function remoteReferrers(
     const found = await listReferrers(client, ref.repository, subject, flags.artifactType);
     return { subject, via: found.via, referrers: found.referrers };
   });
-}
-
-export function formatReferrers(r: {
-  subject: string;
-  referrers: { digest: string; artifactType?: string; size: number }[];
-}): string {
-  if (r.referrers.length === 0) return `No referrers of ${r.subject}`;
-  return r.referrers
-    .map((d) => `${d.digest}  ${d.artifactType ?? '<no artifact type>'}  ${formatSize(d.size)}`)
-    .join('\n');
 }
