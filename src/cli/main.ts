@@ -5,7 +5,7 @@
 import os from 'node:os';
 import v8 from 'node:v8';
 import { Command, Option } from 'commander';
-import { createRenderer } from './progress.js';
+import { createEventOutput } from './events.js';
 import { renderError } from './errors.js';
 import { positiveInteger, withRegistryFlags } from './registry-flags.js';
 import type { CommandContext } from '../commands/context.js';
@@ -16,15 +16,45 @@ interface GlobalFlags {
   quiet?: boolean;
 }
 
-function context(flags: GlobalFlags): { ctx: CommandContext; done: () => void } {
-  const renderer = createRenderer({
-    stream: process.stderr,
-    progress: process.stderr.isTTY && flags.json !== true && flags.quiet !== true,
+interface ActionOptions {
+  /** `--json` prints the events and then the result as one line stream on stdout (repro) */
+  lineStream?: boolean;
+  /** prefix stage output with its stage name (repro: on a terminal, or when stages interleave) */
+  prefixStages?: boolean;
+}
+
+/**
+ * A command's context: its events rendered (text, or `--json` lines) and an AbortSignal that
+ * SIGINT and SIGTERM abort before the process ends by that signal as it always has.
+ */
+function context(flags: GlobalFlags, o: ActionOptions): { ctx: CommandContext; done: () => void } {
+  const output = createEventOutput({
+    json: flags.json === true,
     quiet: flags.quiet === true,
+    jsonLines: o.lineStream === true ? process.stdout : process.stderr,
+    prefixStages: o.prefixStages === true,
   });
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    controller.abort(new Error(`interrupted by ${signal}`));
+    // Abort listeners have run; end by the signal itself, so exit statuses stay as they were.
+    setImmediate(() => {
+      release();
+      process.kill(process.pid, signal);
+    });
+  };
+  const release = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   return {
-    ctx: { cwd: process.cwd(), env: process.env, sink: renderer.sink },
-    done: renderer.done,
+    ctx: { cwd: process.cwd(), env: process.env, sink: output.sink, signal: controller.signal },
+    done: () => {
+      release();
+      output.done();
+    },
   };
 }
 
@@ -34,15 +64,21 @@ function action<A extends unknown[]>(
     ctx: CommandContext,
     ...args: A
   ) => Promise<{ json: unknown; text: string; exitCode?: number }>,
+  options: ActionOptions | ((...args: A) => ActionOptions) = {},
 ) {
   return async (...args: A): Promise<void> => {
     const command = args[args.length - 1] as Command;
     const flags = command.optsWithGlobals<GlobalFlags>();
-    const { ctx, done } = context(flags);
+    const params = args.slice(0, -1) as A;
+    const o = typeof options === 'function' ? options(...params) : options;
+    const { ctx, done } = context(flags, o);
     try {
-      const result = await body(ctx, ...(args.slice(0, -1) as A));
+      const result = await body(ctx, ...params);
       done();
-      if (flags.json === true) process.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
+      if (flags.json === true)
+        process.stdout.write(
+          `${o.lineStream === true ? JSON.stringify(result.json) : JSON.stringify(result.json, null, 2)}\n`,
+        );
       else if (result.text !== '' && flags.quiet !== true)
         process.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
       process.exitCode = result.exitCode ?? 0;
@@ -608,6 +644,21 @@ withRegistryFlags(
 );
 
 // Pipelines (src/pipeline)
+interface ReproFlags {
+  force?: boolean;
+  singleItem?: boolean;
+  downstream?: boolean;
+  forceDownstream?: boolean;
+  pipeline?: boolean;
+  allPipelines?: boolean;
+  keepGoing?: boolean;
+  dry?: boolean;
+  allowMissing?: boolean;
+  commit: boolean;
+  runCache: boolean;
+  jobs?: number;
+}
+
 program
   .command('repro [targets...]')
   .description('reproduce pipeline stages whose dependencies changed (dvc.yaml, dvc.lock)')
@@ -624,68 +675,36 @@ program
   .option('--no-run-cache', 'neither restore from nor save to the run-cache')
   .option('-j, --jobs <n>', 'stages run at once (default: cores)', positiveInteger)
   .action(
-    async (
-      targets: string[],
-      opts: {
-        force?: boolean;
-        singleItem?: boolean;
-        downstream?: boolean;
-        forceDownstream?: boolean;
-        pipeline?: boolean;
-        allPipelines?: boolean;
-        keepGoing?: boolean;
-        dry?: boolean;
-        allowMissing?: boolean;
-        commit: boolean;
-        runCache: boolean;
-        jobs?: number;
-      },
-      command: Command,
-    ) => {
-      const flags = command.optsWithGlobals<GlobalFlags>();
-      const { ctx, done } = context(flags);
-      const json = flags.json === true;
-      const { renderEvent, formatSummary } = await import('./pipeline.js');
-      const target = {
-        out: (line: string) => process.stdout.write(`${line}\n`),
-        err: (line: string) => process.stderr.write(`${line}\n`),
-        // Stage output is prefixed on a terminal, and in pipes whenever stages may interleave.
-        prefix: process.stdout.isTTY || (opts.jobs ?? os.availableParallelism()) > 1,
-        quiet: flags.quiet === true,
-      };
-      try {
+    action(
+      async (ctx, targets: string[], opts: ReproFlags) => {
         const { repro } = await import('../commands/pipeline.js');
-        const result = await repro(
-          ctx,
-          targets,
-          {
-            force: opts.force === true,
-            single: opts.singleItem === true,
-            downstream: opts.downstream === true,
-            forceDownstream: opts.forceDownstream === true,
-            pipeline: opts.pipeline === true,
-            allPipelines: opts.allPipelines === true,
-            keepGoing: opts.keepGoing === true,
-            dry: opts.dry === true,
-            allowMissing: opts.allowMissing === true,
-            noCommit: !opts.commit,
-            noRunCache: !opts.runCache,
-            ...(opts.jobs === undefined ? {} : { jobs: opts.jobs }),
-          },
-          (event) => {
-            if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
-            else renderEvent(event, target);
-          },
-        );
-        done();
-        if (json) process.stdout.write(`${JSON.stringify({ type: 'summary', ...result })}\n`);
-        else if (flags.quiet !== true) process.stdout.write(`${formatSummary(result)}\n`);
-        process.exitCode = result.failed ? 1 : 0;
-      } catch (error) {
-        done();
-        process.exitCode = renderError(error, process.stderr, json);
-      }
-    },
+        const { formatSummary } = await import('./pipeline.js');
+        const result = await repro(ctx, targets, {
+          force: opts.force === true,
+          single: opts.singleItem === true,
+          downstream: opts.downstream === true,
+          forceDownstream: opts.forceDownstream === true,
+          pipeline: opts.pipeline === true,
+          allPipelines: opts.allPipelines === true,
+          keepGoing: opts.keepGoing === true,
+          dry: opts.dry === true,
+          allowMissing: opts.allowMissing === true,
+          noCommit: !opts.commit,
+          noRunCache: !opts.runCache,
+          ...(opts.jobs === undefined ? {} : { jobs: opts.jobs }),
+        });
+        return {
+          json: { type: 'summary', ...result },
+          text: formatSummary(result),
+          exitCode: result.failed ? 1 : 0,
+        };
+      },
+      (_targets, opts) => ({
+        lineStream: true,
+        // Stage output is prefixed on a terminal, and in pipes whenever stages may interleave.
+        prefixStages: process.stdout.isTTY || (opts.jobs ?? os.availableParallelism()) > 1,
+      }),
+    ),
   );
 
 program

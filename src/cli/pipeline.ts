@@ -3,7 +3,8 @@
  * output prefixed with the stage name when several stages may interleave), and `dag`.
  */
 import type { DagView } from '../pipeline/dag.js';
-import type { ReproEvent } from '../pipeline/events.js';
+import type { ReproEvent } from '../core/events.js';
+import { lockWaitLine } from './events.js';
 import type { ReproResult } from '../pipeline/executor.js';
 
 export interface RenderTarget {
@@ -47,8 +48,8 @@ export function renderEvent(e: ReproEvent, t: RenderTarget): void {
     case 'stage-failed':
       t.err(`error: ${e.message}`);
       return;
-    case 'wait':
-      t.err(e.message);
+    case 'lock-wait':
+      t.err(lockWaitLine(e));
       return;
     case 'warning':
       t.err(`warning: ${e.message}`);

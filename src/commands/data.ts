@@ -27,9 +27,7 @@ async function withWorkspace<T>(
   const ws = new Workspace(repo, ctx.sink);
   try {
     if (lockFor === undefined) return await body(ws);
-    await using _lock = await ws.lock(lockFor, (message) => {
-      ctx.sink({ type: 'info', message });
-    });
+    await using _lock = await ws.lock(lockFor);
     return await body(ws);
   } finally {
     await ws.close();

@@ -78,6 +78,7 @@ export async function unpackLocalOrRemote(
       concurrency: flags.concurrency ?? 5,
       sink: ctx.sink,
       maxRatio: unpackMaxRatio(ctx.env),
+      ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     }),
   );
 }

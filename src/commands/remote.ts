@@ -24,6 +24,7 @@ export async function pushCommand(
       dest,
       concurrency: flags.concurrency ?? 5,
       sink: ctx.sink,
+      ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
       ...chunkSizeFromEnv(ctx.env),
     });
   } finally {
@@ -61,5 +62,6 @@ export async function pullCommand(
     connect: (ref) => clientFor(ctx, ref, flags),
     concurrency: flags.concurrency ?? 5,
     sink: ctx.sink,
+    ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
   });
 }

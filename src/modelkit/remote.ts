@@ -168,6 +168,7 @@ export interface RemoteUnpackOptions {
   concurrency: number;
   sink: EventSink;
   maxRatio: number;
+  signal?: AbortSignal;
 }
 
 /**
@@ -192,7 +193,9 @@ export async function unpackRemote(o: RemoteUnpackOptions): Promise<UnpackResult
         .map((p) => p.layer);
       await tmp.putBlob(kit.config);
       const blobs = wanted.filter((d, i, all) => all.findIndex((x) => x.digest === d.digest) === i);
-      await mapLimit(blobs, o.concurrency, (d) => downloadBlob(client, tmp, r.repository, d));
+      await mapLimit(blobs, o.concurrency, (d) =>
+        downloadBlob(client, tmp, r.repository, d, undefined, o.signal),
+      );
       return {
         manifest: kit.manifest,
         digest: kit.digest,

@@ -202,8 +202,14 @@ export class Executor {
       ...s.outs.map((o) => o.abs),
       ...s.deps.map((d) => d.abs).filter((d) => this.#produced.has(d)),
     ].map((abs) => this.#ws.rel(abs));
-    const release = await this.#locks.acquire(keys, `cairn repro ${s.address}`, (message) => {
-      this.#opts.sink({ type: 'wait', stage: s.address, message });
+    const release = await this.#locks.acquire(keys, `cairn repro ${s.address}`, (key, owner) => {
+      this.#opts.sink({
+        type: 'lock-wait',
+        stage: s.address,
+        lock: key,
+        pid: owner.pid,
+        command: owner.command,
+      });
     });
     try {
       const changes = forced ? [] : await this.#changes(s);
