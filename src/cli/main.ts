@@ -9,7 +9,7 @@ import { createEventOutput } from './events.js';
 import { renderError } from './errors.js';
 import { positiveInteger, withRegistryFlags } from './registry-flags.js';
 import type { CommandContext } from '../commands/context.js';
-import { registryOptions, type RegistryFlags } from '../commands/options.js';
+import type { RegistryFlags } from '../commands/options.js';
 
 interface GlobalFlags {
   json?: boolean;
@@ -564,6 +564,7 @@ withRegistryFlags(
       opts: RegistryFlags & { username?: string; password?: string; passwordStdin?: boolean },
     ) => {
       const { login } = await import('../commands/login.js');
+      const { registryOptions } = await import('../commands/options.js');
       const result = await login(ctx, registry, {
         ...(opts.username === undefined ? {} : { username: opts.username }),
         ...(opts.password === undefined ? {} : { password: opts.password }),
@@ -584,6 +585,7 @@ withRegistryFlags(
 ).action(
   action(async (ctx, registry: string, opts: RegistryFlags) => {
     const { logout } = await import('../commands/login.js');
+    const { registryOptions } = await import('../commands/options.js');
     const result = await logout(ctx, registry, registryOptions(opts, ctx.env));
     const { formatLogout } = await import('./remote.js');
     return { json: result, text: formatLogout(result) };
