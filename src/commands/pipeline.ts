@@ -53,6 +53,7 @@ export async function repro(
       noRunCache: options.noRunCache === true,
       jobs: options.jobs ?? os.availableParallelism(),
       sink: ctx.sink,
+      ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     });
     return await executor.run(plan);
   } finally {

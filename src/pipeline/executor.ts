@@ -41,6 +41,8 @@ export interface ExecOptions {
   /** parallel stages, at least 1 */
   jobs: number;
   sink: ReproSink;
+  /** aborting it stops the stages' commands */
+  signal?: AbortSignal;
 }
 
 export interface StageResult {
@@ -310,6 +312,7 @@ export class Executor {
       env: this.#opts.env,
       logFile,
       sink: this.#opts.sink,
+      ...(this.#opts.signal === undefined ? {} : { signal: this.#opts.signal }),
     });
     if (failure !== undefined) return { failure };
     const missing = s.outs.filter((o) => !fs.existsSync(o.abs)).map((o) => o.path);
