@@ -5,15 +5,11 @@
 import os from 'node:os';
 import v8 from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createRenderer } from './progress.js';
+import { createEventOutput } from './events.js';
 import { renderError } from './errors.js';
-import {
-  positiveInteger,
-  registryOptions,
-  withRegistryFlags,
-  type RegistryFlags,
-} from '../commands/registry-flags.js';
+import { positiveInteger, withRegistryFlags } from './registry-flags.js';
 import type { CommandContext } from '../commands/context.js';
+import type { RegistryFlags } from '../commands/options.js';
 import type { ServeFlags } from './serve.js';
 
 interface GlobalFlags {
@@ -28,15 +24,45 @@ function nonNegativeInteger(value: string): number {
   return n;
 }
 
-function context(flags: GlobalFlags): { ctx: CommandContext; done: () => void } {
-  const renderer = createRenderer({
-    stream: process.stderr,
-    progress: process.stderr.isTTY && flags.json !== true && flags.quiet !== true,
+interface ActionOptions {
+  /** `--json` prints the events and then the result as one line stream on stdout (repro) */
+  lineStream?: boolean;
+  /** prefix stage output with its stage name (repro: on a terminal, or when stages interleave) */
+  prefixStages?: boolean;
+}
+
+/**
+ * A command's context: its events rendered (text, or `--json` lines) and an AbortSignal that
+ * SIGINT and SIGTERM abort before the process ends by that signal as it always has.
+ */
+function context(flags: GlobalFlags, o: ActionOptions): { ctx: CommandContext; done: () => void } {
+  const output = createEventOutput({
+    json: flags.json === true,
     quiet: flags.quiet === true,
+    jsonLines: o.lineStream === true ? process.stdout : process.stderr,
+    prefixStages: o.prefixStages === true,
   });
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    controller.abort(new Error(`interrupted by ${signal}`));
+    // Abort listeners have run; end by the signal itself, so exit statuses stay as they were.
+    setImmediate(() => {
+      release();
+      process.kill(process.pid, signal);
+    });
+  };
+  const release = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   return {
-    ctx: { cwd: process.cwd(), env: process.env, sink: renderer.sink },
-    done: renderer.done,
+    ctx: { cwd: process.cwd(), env: process.env, sink: output.sink, signal: controller.signal },
+    done: () => {
+      release();
+      output.done();
+    },
   };
 }
 
@@ -46,15 +72,21 @@ function action<A extends unknown[]>(
     ctx: CommandContext,
     ...args: A
   ) => Promise<{ json: unknown; text: string; exitCode?: number }>,
+  options: ActionOptions | ((...args: A) => ActionOptions) = {},
 ) {
   return async (...args: A): Promise<void> => {
     const command = args[args.length - 1] as Command;
     const flags = command.optsWithGlobals<GlobalFlags>();
-    const { ctx, done } = context(flags);
+    const params = args.slice(0, -1) as A;
+    const o = typeof options === 'function' ? options(...params) : options;
+    const { ctx, done } = context(flags, o);
     try {
-      const result = await body(ctx, ...(args.slice(0, -1) as A));
+      const result = await body(ctx, ...params);
       done();
-      if (flags.json === true) process.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
+      if (flags.json === true)
+        process.stdout.write(
+          `${o.lineStream === true ? JSON.stringify(result.json) : JSON.stringify(result.json, null, 2)}\n`,
+        );
       else if (result.text !== '' && flags.quiet !== true)
         process.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
       process.exitCode = result.exitCode ?? 0;
@@ -83,10 +115,9 @@ program
   .action(
     action(async (ctx, opts: { scm: boolean; force?: boolean }) => {
       const { init } = await import('../commands/init.js');
+      const { formatInit } = await import('./data.js');
       const result = await init(ctx, { noScm: !opts.scm, force: opts.force === true });
-      const note =
-        result.cacheDir === undefined ? '' : `\nSharing DVC's cache at ${result.cacheDir}.`;
-      return { json: result, text: `Initialized Cairn repository in ${result.root}/.cairn${note}` };
+      return { json: result, text: formatInit(result) };
     }),
   );
 
@@ -131,13 +162,9 @@ config
   .action(
     action(async (ctx, opts: { showOrigin?: boolean }) => {
       const { configList } = await import('../commands/config.js');
+      const { formatConfigList } = await import('./config.js');
       const entries = await configList(ctx);
-      const text = entries
-        .map((e) =>
-          opts.showOrigin === true ? `${e.origin}\t${e.key}=${e.value}` : `${e.key}=${e.value}`,
-        )
-        .join('\n');
-      return { json: entries, text };
+      return { json: entries, text: formatConfigList(entries, opts.showOrigin === true) };
     }),
   );
 
@@ -147,17 +174,9 @@ program
   .action(
     action(async (ctx, paths: string[]) => {
       const { add } = await import('../commands/data.js');
+      const { formatAdd } = await import('./data.js');
       const added = await add(ctx, paths);
-      const text = added
-        .map(
-          (a) =>
-            `${a.changed ? 'Added' : 'Unchanged'} ${a.path} -> ${a.dvcFile} (${a.md5}${a.nfiles === undefined ? '' : `, ${a.nfiles} files`})`,
-        )
-        .join('\n');
-      const hint = added.some((a) => a.changed)
-        ? `\nTo track the changes with git, run:\n\tgit add ${[...new Set(added.flatMap((a) => a.gitFiles))].join(' ')}`
-        : '';
-      return { json: added, text: `${text}${hint}` };
+      return { json: added, text: formatAdd(added) };
     }),
   );
 
@@ -167,7 +186,7 @@ program
   .action(
     action(async (ctx, targets: string[]) => {
       const { status } = await import('../commands/data.js');
-      const { formatStatusReport } = await import('../pipeline/render.js');
+      const { formatStatusReport } = await import('./data.js');
       const report = await status(ctx, targets);
       return { json: report, text: formatStatusReport(report) };
     }),
@@ -181,7 +200,7 @@ program
   .action(
     action(async (ctx, targets: string[], opts: { force?: boolean; relink?: boolean }) => {
       const { checkout } = await import('../commands/data.js');
-      const { formatCheckout } = await import('./format.js');
+      const { formatCheckout } = await import('./data.js');
       const summary = await checkout(ctx, targets, {
         force: opts.force === true,
         relink: opts.relink === true,
@@ -200,13 +219,9 @@ program
   .action(
     action(async (ctx, targets: string[]) => {
       const { commit } = await import('../commands/data.js');
+      const { formatCommit } = await import('./data.js');
       const saved = await commit(ctx, targets);
-      const changed = saved.filter((s) => s.changed);
-      const text =
-        changed.length === 0
-          ? 'Nothing to commit.'
-          : changed.map((s) => `Committed ${s.path} (${s.md5})`).join('\n');
-      return { json: saved, text };
+      return { json: saved, text: formatCommit(saved) };
     }),
   );
 
@@ -224,7 +239,7 @@ program
         opts: { allBranches?: boolean; allTags?: boolean; allCommits?: boolean; force?: boolean },
       ) => {
         const { gc } = await import('../commands/gc.js');
-        const { formatGc } = await import('./format.js');
+        const { formatGc } = await import('./data.js');
         const result = await gc(ctx, {
           allBranches: opts.allBranches === true,
           allTags: opts.allTags === true,
@@ -242,7 +257,7 @@ program
   .action(
     action(async (ctx) => {
       const { fsck } = await import('../commands/gc.js');
-      const { formatFsck } = await import('./format.js');
+      const { formatFsck } = await import('./data.js');
       const result = await fsck(ctx);
       return {
         json: result,
@@ -258,18 +273,15 @@ program
   .action(
     action(async (ctx, targets: string[]) => {
       const { unprotect } = await import('../commands/data.js');
+      const { formatUnprotect } = await import('./data.js');
       const changed = await unprotect(ctx, targets);
-      return {
-        json: changed,
-        text:
-          changed.length === 0 ? 'Nothing to unprotect.' : `Unprotected ${changed.length} file(s).`,
-      };
+      return { json: changed, text: formatUnprotect(changed) };
     }),
   );
 
 // ModelKits (src/modelkit, src/oci)
 // Registry transfers: the transport flags on the ModelKit commands that can reach a registry.
-type RemoteFlags = import('../commands/remote.js').RemoteFlags;
+type RemoteFlags = import('../commands/options.js').RemoteFlags;
 const kitopsOption = (): Option =>
   new Option('--kitops', "use kit's local store ($KITOPS_HOME/storage) instead of Cairn's");
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -304,6 +316,7 @@ program
         },
       ) => {
         const { kitPack } = await import('../commands/kit.js');
+        const { formatPack } = await import('./kit.js');
         const result = await kitPack(ctx, {
           dir: dir ?? '.',
           ...(opts.file === undefined ? {} : { file: opts.file }),
@@ -312,8 +325,7 @@ program
           layerFormat: opts.layerFormat === 'raw' ? 'raw' : 'tar',
           kitops: opts.kitops === true,
         });
-        const tagged = result.references.length > 0 ? ` as ${result.references.join(', ')}` : '';
-        return { json: result, text: `Model saved: ${result.digest}${tagged}` };
+        return { json: result, text: formatPack(result) };
       },
     ),
   );
@@ -346,7 +358,8 @@ withRegistryFlags(unpackCommand, true).action(
         kitops?: boolean;
       } & RemoteFlags,
     ) => {
-      const { formatUnpack, unpackLocalOrRemote } = await import('../commands/kit-unpack.js');
+      const { unpackLocalOrRemote } = await import('../commands/kit-unpack.js');
+      const { formatUnpack } = await import('./kit.js');
       const result = await unpackLocalOrRemote(
         ctx,
         ref,
@@ -378,7 +391,8 @@ withRegistryFlags(
       repository: string | undefined,
       opts: { kitops?: boolean; local?: boolean } & RemoteFlags,
     ) => {
-      const { kitList, formatList } = await import('../commands/kit.js');
+      const { kitList } = await import('../commands/kit.js');
+      const { formatList } = await import('./kit.js');
       const remote = await import('../commands/remote-kit.js');
       const rows =
         opts.local !== true && remote.namesRegistry(repository)
@@ -409,15 +423,19 @@ withRegistryFlags(
       ref: string,
       opts: { filter?: string; kitops?: boolean; remote?: boolean } & RemoteFlags,
     ) => {
+      const { formatInfo, infoJson } = await import('./kit.js');
+      let info;
       if (opts.remote === true) {
         const { remoteInfo } = await import('../commands/remote-kit.js');
-        return remoteInfo(ctx, ref, opts);
+        info = await remoteInfo(ctx, ref, opts);
+      } else {
+        const { kitInfo } = await import('../commands/kit.js');
+        info = await kitInfo(ctx, ref, {
+          ...(opts.filter === undefined ? {} : { filter: opts.filter }),
+          kitops: opts.kitops === true,
+        });
       }
-      const { kitInfo } = await import('../commands/kit.js');
-      return kitInfo(ctx, ref, {
-        ...(opts.filter === undefined ? {} : { filter: opts.filter }),
-        kitops: opts.kitops === true,
-      });
+      return { json: infoJson(info), text: formatInfo(info) };
     },
   ),
 );
@@ -447,8 +465,9 @@ program
   .action(
     action(async (ctx, source: string, target: string, opts: { kitops?: boolean }) => {
       const { kitTag } = await import('../commands/kit.js');
+      const { formatTagged } = await import('./kit.js');
       const result = await kitTag(ctx, source, target, { kitops: opts.kitops === true });
-      return { json: result, text: result.tagged.map((t) => `Tagged ${t}`).join('\n') };
+      return { json: result, text: formatTagged(result) };
     }),
   );
 
@@ -469,7 +488,8 @@ withRegistryFlags(
       opts: { force?: boolean; all?: boolean; kitops?: boolean; remote?: boolean } & RemoteFlags,
     ) => {
       if (opts.remote === true) {
-        const { remoteRemove, formatRemoteRemoved } = await import('../commands/remote-kit.js');
+        const { remoteRemove } = await import('../commands/remote-kit.js');
+        const { formatRemoteRemoved } = await import('./remote.js');
         if (refs.length !== 1 || opts.all === true) {
           const { CairnError } = await import('../core/errors.js');
           throw new CairnError('bad-flag', 'rm --remote takes exactly one reference', {
@@ -482,7 +502,8 @@ withRegistryFlags(
         });
         return { json: removed, text: formatRemoteRemoved(removed) };
       }
-      const { kitRemove, formatRemoved } = await import('../commands/kit.js');
+      const { kitRemove } = await import('../commands/kit.js');
+      const { formatRemoved } = await import('./kit.js');
       const result = await kitRemove(ctx, refs, {
         force: opts.force === true,
         all: opts.all === true,
@@ -499,7 +520,8 @@ program
   .addOption(kitopsOption())
   .action(
     action(async (ctx, a: string, b: string, opts: { kitops?: boolean }) => {
-      const { kitDiff, formatDiff } = await import('../commands/kit.js');
+      const { kitDiff } = await import('../commands/kit.js');
+      const { formatDiff } = await import('./kit.js');
       const result = await kitDiff(ctx, a, b, { kitops: opts.kitops === true });
       return { json: result, text: formatDiff(result) };
     }),
@@ -550,6 +572,7 @@ withRegistryFlags(
       opts: RegistryFlags & { username?: string; password?: string; passwordStdin?: boolean },
     ) => {
       const { login } = await import('../commands/login.js');
+      const { registryOptions } = await import('../commands/options.js');
       const result = await login(ctx, registry, {
         ...(opts.username === undefined ? {} : { username: opts.username }),
         ...(opts.password === undefined ? {} : { password: opts.password }),
@@ -557,9 +580,8 @@ withRegistryFlags(
         registry: registryOptions(opts, ctx.env),
         terminal: { input: process.stdin, output: process.stderr },
       });
-      const where =
-        result.helper === undefined ? result.file : `docker-credential-${result.helper}`;
-      return { json: result, text: `Login Succeeded: ${result.registry} (saved in ${where})` };
+      const { formatLogin } = await import('./remote.js');
+      return { json: result, text: formatLogin(result) };
     },
   ),
 );
@@ -571,13 +593,10 @@ withRegistryFlags(
 ).action(
   action(async (ctx, registry: string, opts: RegistryFlags) => {
     const { logout } = await import('../commands/login.js');
+    const { registryOptions } = await import('../commands/options.js');
     const result = await logout(ctx, registry, registryOptions(opts, ctx.env));
-    return {
-      json: result,
-      text: result.removed
-        ? `Removed the login for ${result.registry}`
-        : `Not logged in to ${result.registry}`,
-    };
+    const { formatLogout } = await import('./remote.js');
+    return { json: result, text: formatLogout(result) };
   }),
 );
 // End of registry login
@@ -598,7 +617,8 @@ withRegistryFlags(
   true,
 ).action(
   action(async (ctx, source: string, destination: string | undefined, opts: RemoteFlags) => {
-    const { pushCommand, formatTransfer } = await import('../commands/remote.js');
+    const { pushCommand } = await import('../commands/remote.js');
+    const { formatTransfer } = await import('./remote.js');
     const result = await pushCommand(ctx, source, destination, opts);
     return { json: result, text: formatTransfer('Pushed', result) };
   }),
@@ -612,7 +632,8 @@ withRegistryFlags(
   true,
 ).action(
   action(async (ctx, ref: string, opts: RemoteFlags) => {
-    const { pullCommand, formatTransfer } = await import('../commands/remote.js');
+    const { pullCommand } = await import('../commands/remote.js');
+    const { formatTransfer } = await import('./remote.js');
     const result = await pullCommand(ctx, ref, opts);
     return { json: result, text: formatTransfer('Pulled', result) };
   }),
@@ -625,13 +646,29 @@ withRegistryFlags(
     .option('--artifact-type <type>', 'only referrers of this artifact type'),
 ).action(
   action(async (ctx, ref: string, opts: RemoteFlags & { artifactType?: string }) => {
-    const { remoteReferrers, formatReferrers } = await import('../commands/remote-kit.js');
+    const { remoteReferrers } = await import('../commands/remote-kit.js');
+    const { formatReferrers } = await import('./remote.js');
     const result = await remoteReferrers(ctx, ref, opts);
     return { json: result, text: formatReferrers(result) };
   }),
 );
 
 // Pipelines (src/pipeline)
+interface ReproFlags {
+  force?: boolean;
+  singleItem?: boolean;
+  downstream?: boolean;
+  forceDownstream?: boolean;
+  pipeline?: boolean;
+  allPipelines?: boolean;
+  keepGoing?: boolean;
+  dry?: boolean;
+  allowMissing?: boolean;
+  commit: boolean;
+  runCache: boolean;
+  jobs?: number;
+}
+
 program
   .command('repro [targets...]')
   .description('reproduce pipeline stages whose dependencies changed (dvc.yaml, dvc.lock)')
@@ -648,68 +685,36 @@ program
   .option('--no-run-cache', 'neither restore from nor save to the run-cache')
   .option('-j, --jobs <n>', 'stages run at once (default: cores)', positiveInteger)
   .action(
-    async (
-      targets: string[],
-      opts: {
-        force?: boolean;
-        singleItem?: boolean;
-        downstream?: boolean;
-        forceDownstream?: boolean;
-        pipeline?: boolean;
-        allPipelines?: boolean;
-        keepGoing?: boolean;
-        dry?: boolean;
-        allowMissing?: boolean;
-        commit: boolean;
-        runCache: boolean;
-        jobs?: number;
-      },
-      command: Command,
-    ) => {
-      const flags = command.optsWithGlobals<GlobalFlags>();
-      const { ctx, done } = context(flags);
-      const json = flags.json === true;
-      const { renderEvent, formatSummary } = await import('../pipeline/render.js');
-      const target = {
-        out: (line: string) => process.stdout.write(`${line}\n`),
-        err: (line: string) => process.stderr.write(`${line}\n`),
-        // Stage output is prefixed on a terminal, and in pipes whenever stages may interleave.
-        prefix: process.stdout.isTTY || (opts.jobs ?? os.availableParallelism()) > 1,
-        quiet: flags.quiet === true,
-      };
-      try {
+    action(
+      async (ctx, targets: string[], opts: ReproFlags) => {
         const { repro } = await import('../commands/pipeline.js');
-        const result = await repro(
-          ctx,
-          targets,
-          {
-            force: opts.force === true,
-            single: opts.singleItem === true,
-            downstream: opts.downstream === true,
-            forceDownstream: opts.forceDownstream === true,
-            pipeline: opts.pipeline === true,
-            allPipelines: opts.allPipelines === true,
-            keepGoing: opts.keepGoing === true,
-            dry: opts.dry === true,
-            allowMissing: opts.allowMissing === true,
-            noCommit: !opts.commit,
-            noRunCache: !opts.runCache,
-            ...(opts.jobs === undefined ? {} : { jobs: opts.jobs }),
-          },
-          (event) => {
-            if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
-            else renderEvent(event, target);
-          },
-        );
-        done();
-        if (json) process.stdout.write(`${JSON.stringify({ type: 'summary', ...result })}\n`);
-        else if (flags.quiet !== true) process.stdout.write(`${formatSummary(result)}\n`);
-        process.exitCode = result.failed ? 1 : 0;
-      } catch (error) {
-        done();
-        process.exitCode = renderError(error, process.stderr, json);
-      }
-    },
+        const { formatSummary } = await import('./pipeline.js');
+        const result = await repro(ctx, targets, {
+          force: opts.force === true,
+          single: opts.singleItem === true,
+          downstream: opts.downstream === true,
+          forceDownstream: opts.forceDownstream === true,
+          pipeline: opts.pipeline === true,
+          allPipelines: opts.allPipelines === true,
+          keepGoing: opts.keepGoing === true,
+          dry: opts.dry === true,
+          allowMissing: opts.allowMissing === true,
+          noCommit: !opts.commit,
+          noRunCache: !opts.runCache,
+          ...(opts.jobs === undefined ? {} : { jobs: opts.jobs }),
+        });
+        return {
+          json: { type: 'summary', ...result },
+          text: formatSummary(result),
+          exitCode: result.failed ? 1 : 0,
+        };
+      },
+      (_targets, opts) => ({
+        lineStream: true,
+        // Stage output is prefixed on a terminal, and in pipes whenever stages may interleave.
+        prefixStages: process.stdout.isTTY || (opts.jobs ?? os.availableParallelism()) > 1,
+      }),
+    ),
   );
 
 program
@@ -720,7 +725,7 @@ program
   .action(
     action(async (ctx, target: string | undefined, opts: { dot?: boolean; mermaid?: boolean }) => {
       const { dag } = await import('../commands/pipeline.js');
-      const { renderDag } = await import('../pipeline/dag.js');
+      const { renderDag } = await import('./pipeline.js');
       const view = await dag(ctx, target);
       const format = opts.dot === true ? 'dot' : opts.mermaid === true ? 'mermaid' : 'text';
       return { json: view, text: renderDag(view, format) };
@@ -742,7 +747,7 @@ withRegistryFlags(
     .addOption(kitopsOption()),
 ).action(async (sources: string[], opts: ServeFlags, command: Command) => {
   const flags = command.optsWithGlobals<GlobalFlags>();
-  const { ctx, done } = context(flags);
+  const { ctx, done } = context(flags, {});
   const { runServe } = await import('./serve.js');
   process.exitCode = await runServe(ctx, sources, opts, flags.json === true, done);
 });

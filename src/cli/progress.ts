@@ -37,6 +37,13 @@ interface Bar {
   from: number;
 }
 
+/** `model 1a2b3c4d5e6f`: what a blob's bar is called (the layer kind and the digest's start). */
+function blobLabel(mediaType: string, digest: string): string {
+  const kind = /modelkit\.(\w+)\.v1|model\.([\w.]+)\.v1|config/.exec(mediaType);
+  const name = kind?.[1] ?? kind?.[2] ?? kind?.[0] ?? 'blob';
+  return `${name.padEnd(9)} ${digest.slice(7, 19)}`;
+}
+
 function formatEta(secs: number): string {
   if (!Number.isFinite(secs) || secs < 0) return '--';
   const s = Math.ceil(secs);
@@ -99,7 +106,7 @@ export function createRenderer(options: RendererOptions): { sink: EventSink; don
           const bar = bars.get(event.id);
           if (bar === undefined) {
             bars.set(event.id, {
-              label: event.label,
+              label: blobLabel(event.mediaType, event.id),
               bytes: event.bytes,
               total: event.total,
               since: Date.now(),
@@ -115,11 +122,6 @@ export function createRenderer(options: RendererOptions): { sink: EventSink; don
       case 'warning':
         clear();
         options.stream.write(`warning: ${event.message}\n`);
-        return;
-      case 'info':
-        if (options.quiet) return;
-        clear();
-        options.stream.write(`${event.message}\n`);
         return;
     }
   };

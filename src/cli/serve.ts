@@ -4,7 +4,7 @@
  */
 import { renderError } from './errors.js';
 import type { CommandContext } from '../commands/context.js';
-import type { RemoteFlags } from '../commands/remote.js';
+import type { RemoteFlags } from '../commands/options.js';
 
 export interface ServeFlags extends RemoteFlags {
   host: string;

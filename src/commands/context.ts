@@ -4,6 +4,8 @@ import type { EventSink } from '../core/events.js';
 export interface CommandContext {
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** progress and warnings */
+  /** every event the command emits (src/core/events.ts) */
   sink: EventSink;
+  /** aborted when the caller gives up (the CLI: SIGINT, SIGTERM) */
+  signal?: AbortSignal;
 }

@@ -12,6 +12,7 @@ import { outPath } from '../data/dvcfile.js';
 import { unprotectFile } from '../data/link.js';
 import { dataStatus, type StatusReport } from '../data/status.js';
 import { Workspace } from '../data/workspace.js';
+import { declaredOutputs } from '../pipeline/declared-outputs.js';
 import type { PipelineStatusReport } from '../pipeline/status.js';
 import type { CommandContext } from './context.js';
 import fs from 'node:fs';
@@ -26,9 +27,7 @@ async function withWorkspace<T>(
   const ws = new Workspace(repo, ctx.sink);
   try {
     if (lockFor === undefined) return await body(ws);
-    await using _lock = await ws.lock(lockFor, (message) => {
-      ctx.sink({ type: 'info', message });
-    });
+    await using _lock = await ws.lock(lockFor);
     return await body(ws);
   } finally {
     await ws.close();
@@ -37,7 +36,7 @@ async function withWorkspace<T>(
 
 export function add(ctx: CommandContext, targets: readonly string[]): Promise<AddedOutput[]> {
   return withWorkspace(ctx, `cairn add ${targets.join(' ')}`, (ws) =>
-    addTargets(ws, ctx.cwd, targets),
+    addTargets(ws, ctx.cwd, targets, declaredOutputs),
   );
 }
 

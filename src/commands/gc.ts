@@ -17,9 +17,7 @@ async function locked<T>(
 ): Promise<T> {
   const ws = new Workspace(await openRepo(ctx.cwd, ctx.env), ctx.sink);
   try {
-    await using _lock = await ws.lock(name, (message) => {
-      ctx.sink({ type: 'info', message });
-    });
+    await using _lock = await ws.lock(name);
     return await body(ws);
   } finally {
     await ws.close();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CairnError, errnoCode } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs.js';
 import { generateKitfile } from '../modelkit/init.js';
+import { declaredOutputs } from '../pipeline/declared-outputs.js';
 import { kitfileToYaml } from '../modelkit/kitfile-yaml.js';
 import { parseKitfile } from '../modelkit/kitfile-parse.js';
 import { assertValidKitfile } from '../modelkit/kitfile-validate.js';
@@ -35,6 +36,7 @@ export async function kitInit(ctx: CommandContext, o: InitCommandOptions) {
     name: o.name ?? path.basename(dir),
     ...(o.description === undefined ? {} : { description: o.description }),
     ...(o.author === undefined ? {} : { author: o.author }),
+    pipelineOutputs: (dvcYaml) => declaredOutputs([dvcYaml]),
   });
   const text = kitfileToYaml(kitfile);
   // What we write must read back as a valid Kitfile.

@@ -1,8 +1,7 @@
-/** The ModelKit commands: pack, unpack, list, info, inspect, tag, rm, diff and `kit init`. */
+/** The local ModelKit commands: pack, list, info, inspect, tag, rm and diff. */
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import type { Sha256Digest } from '../oci/digest.js';
-import { LocalStore, storeRoot } from '../oci/layout.js';
 import {
   listStored,
   readManifest,
@@ -27,16 +26,10 @@ import {
 import { readModelKit } from '../modelkit/read.js';
 import type { Kitfile } from '../modelkit/kitfile.js';
 import { COMPRESSIONS, type Compression } from '../modelkit/layer-sink.js';
+import { infoOf, type KitInfo } from '../modelkit/kitfile-filter.js';
+import { layerBytes, listRow, type ListRow } from '../modelkit/list-row.js';
 import type { CommandContext } from './context.js';
-
-export interface StoreFlags {
-  /** use kit's store ($KITOPS_HOME/storage) */
-  kitops?: boolean;
-}
-
-export function openStore(ctx: CommandContext, flags: StoreFlags = {}): Promise<LocalStore> {
-  return LocalStore.open(storeRoot(ctx.env, flags.kitops === true));
-}
+import { openStore, type StoreFlags } from './options.js';
 
 /** `-t ref[,tag2]` (repeatable) into references; a missing tag becomes `latest`. */
 export function parseTagArgs(tags: readonly string[]): OciReference[] {
@@ -93,32 +86,6 @@ export async function kitPack(ctx: CommandContext, o: PackCommandOptions) {
   };
 }
 
-export interface ListRow {
-  repo: string;
-  digest: Sha256Digest;
-  tags: string[];
-  modelName: string;
-  /** kit's formatted size (sum of layer sizes) */
-  size: string;
-  author: string;
-  /** bytes */
-  bytes: number;
-}
-
-/** kit's FormatBytes: `%.1f` of the unit, rounded down; plain bytes below 1 KiB. */
-export function formatSize(n: number): string {
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  if (n < 1024) return `${n} B`;
-  let v = n;
-  let unit = 'B';
-  for (const u of units) {
-    if (v < 1024) break;
-    v /= 1024;
-    unit = u;
-  }
-  return `${(Math.floor(v * 10) / 10).toFixed(1)} ${unit}`;
-}
-
 export async function kitList(
   ctx: CommandContext,
   o: StoreFlags & { repo?: string },
@@ -131,50 +98,21 @@ export async function kitList(
   }
   const rows: ListRow[] = [];
   for (const item of await listStored(store, repo)) {
-    let name = '';
-    let author = '';
+    let kitfile: Kitfile | undefined;
     let bytes = 0;
     try {
       const manifest = await readManifest(store, item.desc);
-      bytes = (manifest.layers ?? []).reduce((s, l) => s + l.size, 0);
-      const { kitfile } = await readModelKit(store, manifest, item.desc.digest);
-      name = kitfile?.package.name ?? '';
-      author = kitfile?.package.authors?.[0] ?? '';
+      bytes = layerBytes(manifest);
+      kitfile = (await readModelKit(store, manifest, item.desc.digest)).kitfile;
     } catch (error) {
       ctx.sink({ type: 'warning', message: `${item.desc.digest}: ${(error as Error).message}` });
     }
     const { registry, repository } = splitRepository(item.repository);
-    rows.push({
-      repo: displayRepository(registry, repository),
-      digest: item.desc.digest,
-      tags: item.tags,
-      modelName: name,
-      size: formatSize(bytes),
-      author,
-      bytes,
-    });
+    rows.push(
+      listRow(displayRepository(registry, repository), item.desc.digest, item.tags, kitfile, bytes),
+    );
   }
   return rows;
-}
-
-export function formatList(rows: readonly ListRow[]): string {
-  const none = (s: string) => (s === '' ? '<none>' : s);
-  const table: string[][] = [['REPOSITORY', 'TAG', 'MAINTAINER', 'NAME', 'SIZE', 'DIGEST']];
-  for (const r of rows) {
-    const tags = r.tags.length === 0 ? [''] : r.tags;
-    for (const t of tags)
-      table.push([none(r.repo), none(t), none(r.author), none(r.modelName), r.size, r.digest]);
-  }
-  const widths =
-    table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
-  return table
-    .map((row) =>
-      row
-        .map((c, i) => (i === row.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 2)))
-        .join('')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 async function load(ctx: CommandContext, reference: string, o: StoreFlags) {
@@ -190,31 +128,10 @@ export async function kitInfo(
   ctx: CommandContext,
   reference: string,
   o: StoreFlags & { filter?: string },
-) {
+): Promise<KitInfo> {
   const { kitfile } = await load(ctx, reference, o);
   if (kitfile === undefined) throw new CairnError('no-kitfile', `${reference} carries no Kitfile`);
-  const { kitfileToYaml } = await import('../modelkit/kitfile-yaml.js');
-  if (o.filter === undefined)
-    return { json: kitfile as unknown, text: kitfileToYaml(kitfile, true) };
-  const value = selectField(kitfile, o.filter);
-  return { json: value, text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) };
-}
-
-/** `-f .model.path`: a dotted field selection (no `[]`), as kit's info filter. */
-export function selectField(k: Kitfile, filter: string): unknown {
-  let v: unknown = k;
-  for (const part of filter
-    .replace(/^\./, '')
-    .split('.')
-    .filter((s) => s !== '')) {
-    if (typeof v !== 'object' || v === null || !(part in v)) {
-      throw new CairnError('bad-filter', `no field ${filter} in the Kitfile`, {
-        hint: 'Use a dotted path such as .model.path or .package.name.',
-      });
-    }
-    v = (v as Record<string, unknown>)[part];
-  }
-  return v;
+  return infoOf(kitfile, o.filter);
 }
 
 export async function kitInspect(ctx: CommandContext, reference: string, o: StoreFlags) {
@@ -316,32 +233,4 @@ export async function kitDiff(
     onlyInA: la.filter((l) => !inB.has(l.digest)),
     onlyInB: lb.filter((l) => !inA.has(l.digest)),
   };
-}
-
-export function formatDiff(d: DiffResult): string {
-  const lines = [
-    `A: ${d.a.reference} (${d.a.digest})`,
-    `B: ${d.b.reference} (${d.b.digest})`,
-    `Config: ${d.configEqual ? 'identical' : 'different'}`,
-    `Annotations: ${d.annotationsEqual ? 'identical' : 'different'}`,
-    `Shared layers (${d.sharedLayers.length}):`,
-    ...d.sharedLayers.map((l) => `  ${l.digest}  ${l.mediaType}  ${formatSize(l.size)}`),
-    `Only in A (${d.onlyInA.length}):`,
-    ...d.onlyInA.map((l) => `  ${l.digest}  ${l.mediaType}  ${formatSize(l.size)}`),
-    `Only in B (${d.onlyInB.length}):`,
-    ...d.onlyInB.map((l) => `  ${l.digest}  ${l.mediaType}  ${formatSize(l.size)}`),
-  ];
-  return lines.join('\n');
-}
-
-export function formatRemoved(r: Removed): string {
-  const lines = [
-    ...r.untagged.map((u) => `Untagged ${u}`),
-    ...r.manifests.map(
-      (m) =>
-        `Removed ${displayRepository(splitRepository(m.repository).registry, splitRepository(m.repository).repository) || '<untagged>'}@${m.digest}`,
-    ),
-  ];
-  if (r.blobs.length > 0) lines.push(`Deleted ${r.blobs.length} unused blob(s).`);
-  return lines.length === 0 ? 'Nothing removed.' : lines.join('\n');
 }

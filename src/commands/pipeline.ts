@@ -3,7 +3,6 @@ import os from 'node:os';
 import { openRepo } from '../core/repo.js';
 import { Workspace } from '../data/workspace.js';
 import { dagView, type DagView } from '../pipeline/dag.js';
-import type { ReproSink } from '../pipeline/events.js';
 import { Executor, type ReproResult } from '../pipeline/executor.js';
 import { closure } from '../pipeline/graph.js';
 import { planStages } from '../pipeline/plan.js';
@@ -30,7 +29,6 @@ export async function repro(
   ctx: CommandContext,
   targets: readonly string[],
   options: ReproOptions,
-  sink: ReproSink,
 ): Promise<ReproResult> {
   const repo = await openRepo(ctx.cwd, ctx.env);
   const ws = new Workspace(repo, ctx.sink);
@@ -54,7 +52,8 @@ export async function repro(
       noCommit: options.noCommit === true,
       noRunCache: options.noRunCache === true,
       jobs: options.jobs ?? os.availableParallelism(),
-      sink,
+      sink: ctx.sink,
+      ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     });
     return await executor.run(plan);
   } finally {

@@ -1,96 +1,32 @@
 /**
  * ModelKits read straight from a registry, without storing them: `list REGISTRY/REPO`,
- * `info --remote`, `inspect --remote` and `rm --remote` (remote unpack: remote-unpack.ts).
+ * `info --remote`, `inspect --remote` and `rm --remote` (remote unpack: src/modelkit/remote.ts).
  */
 import { CairnError } from '../core/errors.js';
 import type { Sha256Digest } from '../oci/digest.js';
-import type { ImageManifest } from '../oci/manifest.js';
-import { ANNOTATION_CLI_VERSION, ANNOTATION_KITFILE } from '../oci/media-types.js';
+import { ANNOTATION_CLI_VERSION } from '../oci/media-types.js';
 import {
   displayRepository,
   formatReference,
   parseReference,
   DEFAULT_REGISTRY,
   referenceFor,
+  remoteReference,
   withDigest,
-  type OciReference,
 } from '../oci/reference.js';
-import type { RegistryClient } from '../oci/registry/client.js';
 import {
-  asModelKit,
   deleteManifest,
   fetchManifest,
-  fetchSmallBlob,
   headManifest,
   listTags,
-  MAX_MANIFEST_BYTES,
 } from '../oci/registry/manifests.js';
 import { mapLimit } from '../oci/registry/transfer.js';
-import { kitfileFromConfigJson, type Kitfile } from '../modelkit/kitfile.js';
-import { modelKitFormat, NotAModelKitError, synthesiseKitfile } from '../modelkit/read.js';
+import { NotAModelKitError } from '../oci/artifact.js';
+import { infoOf, type KitInfo } from '../modelkit/kitfile-filter.js';
+import { layerBytes, listRow, type ListRow } from '../modelkit/list-row.js';
+import { fetchRemoteKit } from '../modelkit/remote.js';
 import type { CommandContext } from './context.js';
-import { formatSize, selectField, type ListRow } from './kit.js';
-import { clientFor, remoteReference, type RemoteFlags } from './remote.js';
-
-export interface RemoteKit {
-  ref: OciReference;
-  digest: Sha256Digest;
-  manifest: ImageManifest;
-  kitfile: Kitfile | undefined;
-  synthesised: boolean;
-  /** the config blob's bytes (verified) */
-  config: Buffer;
-}
-
-/** Manifest and Kitfile of a remote ModelKit (the config is fetched, verified, not stored). */
-export async function fetchRemoteKit(
-  client: RegistryClient,
-  ref: OciReference,
-): Promise<RemoteKit> {
-  const fetched = await fetchManifest(client, ref);
-  const manifest = asModelKit(ref, fetched);
-  const format = modelKitFormat(manifest);
-  const { config } = manifest;
-  if (config.size > MAX_MANIFEST_BYTES) {
-    throw new NotAModelKitError(
-      'config-too-large',
-      `${formatReference(ref)}: the config is ${config.size} bytes; refusing more than ${MAX_MANIFEST_BYTES}`,
-    );
-  }
-  const bytes = await fetchSmallBlob(client, ref.repository, config.digest, config.size);
-  const text = bytes.toString('utf8');
-  const base = { ref, digest: fetched.digest, manifest, config: bytes };
-  if (format === 'kit') {
-    return {
-      ...base,
-      kitfile: kitfileFromConfigJson(text, `config ${config.digest}`),
-      synthesised: false,
-    };
-  }
-  const annotated = manifest.annotations?.[ANNOTATION_KITFILE];
-  if (annotated !== undefined) {
-    return {
-      ...base,
-      kitfile: kitfileFromConfigJson(annotated, `manifest ${fetched.digest}`),
-      synthesised: false,
-    };
-  }
-  return { ...base, kitfile: synthesiseKitfile(manifest, text, fetched.digest), synthesised: true };
-}
-
-export async function withClient<T>(
-  ctx: CommandContext,
-  ref: OciReference,
-  flags: RemoteFlags,
-  body: (client: RegistryClient) => Promise<T>,
-): Promise<T> {
-  const client = clientFor(ctx, ref, flags);
-  try {
-    return await body(client);
-  } finally {
-    await client.close();
-  }
-}
+import { withClient, type RemoteFlags } from './options.js';
 
 /** `list REGISTRY/REPO`: the repository's tags that are ModelKits, grouped by manifest. */
 export async function remoteList(
@@ -123,16 +59,16 @@ export async function remoteList(
         row.tags.push(f.tag);
         continue;
       }
-      const bytes = (f.kit.manifest.layers ?? []).reduce((s, l) => s + l.size, 0);
-      rows.set(f.kit.digest, {
-        repo: displayRepository(ref.registry, ref.repository),
-        digest: f.kit.digest,
-        tags: [f.tag],
-        modelName: f.kit.kitfile?.package.name ?? '',
-        size: formatSize(bytes),
-        author: f.kit.kitfile?.package.authors?.[0] ?? '',
-        bytes,
-      });
+      rows.set(
+        f.kit.digest,
+        listRow(
+          displayRepository(ref.registry, ref.repository),
+          f.kit.digest,
+          [f.tag],
+          f.kit.kitfile,
+          layerBytes(f.kit.manifest),
+        ),
+      );
     }
     for (const r of rows.values()) r.tags.sort();
     return [...rows.values()];
@@ -143,15 +79,11 @@ export async function remoteInfo(
   ctx: CommandContext,
   reference: string,
   flags: RemoteFlags & { filter?: string },
-) {
+): Promise<KitInfo> {
   const ref = remoteReference(reference, 'info');
   const { kitfile } = await withClient(ctx, ref, flags, (c) => fetchRemoteKit(c, ref));
   if (kitfile === undefined) throw new CairnError('no-kitfile', `${reference} carries no Kitfile`);
-  const { kitfileToYaml } = await import('../modelkit/kitfile-yaml.js');
-  if (flags.filter === undefined)
-    return { json: kitfile as unknown, text: kitfileToYaml(kitfile, true) };
-  const value = selectField(kitfile, flags.filter);
-  return { json: value, text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) };
+  return infoOf(kitfile, flags.filter);
 }
 
 export async function remoteInspect(ctx: CommandContext, reference: string, flags: RemoteFlags) {
@@ -225,14 +157,6 @@ export async function remoteRemove(
   });
 }
 
-export function formatRemoteRemoved(r: RemoteRemoved): string {
-  const tags =
-    r.tags.length === 0
-      ? ''
-      : `\nTags removed with it (the registry deletes by digest): ${r.tags.join(', ')}`;
-  return `Deleted ${r.reference} from the registry${tags}`;
-}
-
 /** True when `list` was given a repository on a registry (kit lists those remotely). */
 export function namesRegistry(repository: string | undefined): boolean {
   return repository !== undefined && parseReference(repository).ref.registry !== DEFAULT_REGISTRY;
@@ -258,14 +182,4 @@ export async function remoteReferrers(
     const found = await listReferrers(client, ref.repository, subject, flags.artifactType);
     return { subject, via: found.via, referrers: found.referrers };
   });
-}
-
-export function formatReferrers(r: {
-  subject: string;
-  referrers: { digest: string; artifactType?: string; size: number }[];
-}): string {
-  if (r.referrers.length === 0) return `No referrers of ${r.subject}`;
-  return r.referrers
-    .map((d) => `${d.digest}  ${d.artifactType ?? '<no artifact type>'}  ${formatSize(d.size)}`)
-    .join('\n');
 }

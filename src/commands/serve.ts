@@ -4,14 +4,17 @@
  * drain); the CLI prints the listening line and drains on SIGTERM.
  */
 import { CairnError } from '../core/errors.js';
+import { pullChain } from '../modelkit/remote.js';
+import { loadStoredModelKit, unpackChain, unpackMaxRatio } from '../modelkit/unpack-chain.js';
+import { parseFilter } from '../modelkit/unpack-filter.js';
 import type { CommandContext } from './context.js';
-import type { RemoteFlags } from './remote.js';
+import { clientFor, openStore, type RemoteFlags } from './options.js';
 import { createApp } from '../serve/http.js';
 import { createOnnxRuntime, preloadOnnxRuntime } from '../serve/onnx-runtime.js';
 import { ModelRepository } from '../serve/repository.js';
 import type { Route } from '../serve/routes.js';
 import { startServer, type DrainResult } from '../serve/server.js';
-import { resolveSource, splitNamed } from '../serve/source.js';
+import { resolveSource, splitNamed, type ModelKitAccess } from '../serve/source.js';
 import type { ServedVersion } from '../serve/types.js';
 
 export interface ServeOptions extends RemoteFlags {
@@ -55,7 +58,42 @@ export function parseDuration(text: string): number {
   return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
 }
 
+/** The local store, `cairn pull` and `cairn unpack` as the source resolver needs them. */
+function modelKitAccess(ctx: CommandContext, o: RemoteFlags): ModelKitAccess {
+  const store = () => openStore(ctx, o);
+  return {
+    cwd: ctx.cwd,
+    openStore: store,
+    async pull(reference) {
+      await pullChain({
+        store: await store(),
+        reference,
+        connect: (ref) => clientFor(ctx, ref, o),
+        concurrency: o.concurrency ?? 5,
+        sink: ctx.sink,
+        ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+      });
+    },
+    async unpack(pinned, dir) {
+      const s = await store();
+      await unpackChain({
+        store: s,
+        reference: pinned,
+        loaded: await loadStoredModelKit(s, pinned),
+        dir,
+        overwrite: false,
+        ignoreExisting: false,
+        filters: ['model', 'kitfile'].map(parseFilter),
+        sink: ctx.sink,
+        maxRatio: unpackMaxRatio(ctx.env),
+        loadParent: (parent) => loadStoredModelKit(s, parent),
+      });
+    },
+  };
+}
+
 export async function serve(ctx: CommandContext, o: ServeOptions): Promise<ServeHandle> {
+  const access = modelKitAccess(ctx, o);
   if (o.sources.length === 0)
     throw new CairnError('no-source', 'nothing to serve', {
       hint: 'Name an .onnx file, a folder with a Kitfile, or a ModelKit reference.',
@@ -63,7 +101,7 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
   preloadOnnxRuntime();
   const origins = new Map<string, string>();
   const load = async (arg: string): Promise<ServedVersion> => {
-    const source = await resolveSource(ctx, arg, o);
+    const source = await resolveSource(access, arg);
     const runtime = await createOnnxRuntime({
       bytes: source.bytes,
       file: source.file,

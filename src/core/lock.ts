@@ -22,8 +22,8 @@ interface LockOwner {
 export interface LockOptions {
   /** How long to wait for a live owner, in ms; 0 fails at once. */
   timeoutMs: number;
-  /** Called once, when we first find the lock taken by a live process. */
-  onWait?: (message: string) => void;
+  /** Called once, when we first find the lock taken by a live process (`owner`: who holds it). */
+  onWait?: (message: string, owner: { pid: number; command: string }) => void;
   /** What the lock file says we are doing, shown to whoever waits on us. */
   command?: string;
   signal?: AbortSignal;
@@ -68,6 +68,7 @@ export async function acquireLock(lockPath: string, options: LockOptions): Promi
       announced = true;
       options.onWait?.(
         `Waiting for lock ${lockPath}, held by pid ${owner.pid} (${owner.command})…`,
+        owner,
       );
     }
     await sleep(POLL_MS);

@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CairnError, errnoCode } from '../core/errors.js';
 import { isInside } from '../core/fs.js';
-import { declaredOutputs } from '../pipeline/declared-outputs.js';
 import {
   DVC_SUFFIX,
   outPath,
@@ -36,17 +35,33 @@ export interface AddedOutput {
   gitFiles: string[];
 }
 
+/** A path a pipeline stage produces, which `add` refuses to track. */
+export interface ProducedOutput {
+  /** absolute path */
+  path: string;
+  stage: string;
+  /** the dvc.yaml that declares it */
+  file: string;
+}
+
+/**
+ * The outputs the pipelines of a repository declare, given their dvc.yaml files; called once
+ * per `add`, and only when every target exists.
+ */
+export type ProducedOutputs = (dvcYamlFiles: readonly string[]) => readonly ProducedOutput[];
+
 export async function addTargets(
   ws: Workspace,
   cwd: string,
   targets: readonly string[],
+  producedOutputs: ProducedOutputs,
 ): Promise<AddedOutput[]> {
   if (targets.length === 0) {
     throw new CairnError('no-targets', 'Nothing to add', {
       hint: 'Name one or more files or directories: `cairn add data/`.',
     });
   }
-  const resolved = await validateTargets(ws, cwd, targets);
+  const resolved = await validateTargets(ws, cwd, targets, producedOutputs);
   // Partial objects of killed adds are of no use to anyone.
   await sweepDeadTemps(tempDir(ws.cache), cacheTempPid);
   // Hash (and store) every target before writing any .dvc file: a target that turns out to
@@ -74,6 +89,7 @@ async function validateTargets(
   ws: Workspace,
   cwd: string,
   targets: readonly string[],
+  producedOutputs: ProducedOutputs,
 ): Promise<string[]> {
   const resolved = targets.map((t) => {
     const abs = ws.resolveTarget(cwd, t.replace(/[\\/]+$/, '') || t);
@@ -125,9 +141,9 @@ async function validateTargets(
       }
     }
   }
-  const pipelines = pipelineFiles(ws);
+  const produced = producedOutputs(pipelineFiles(ws));
   for (const abs of resolved) {
-    for (const out of declaredOutputs(pipelines)) {
+    for (const out of produced) {
       if (out.path === abs || isInside(out.path, abs) || isInside(abs, out.path)) {
         throw new CairnError(
           'pipeline-output',

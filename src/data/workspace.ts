@@ -45,12 +45,18 @@ export class Workspace implements HashContext {
     await this.#pool?.close();
   }
 
-  /** Serialises writers of this workspace and cache; readers (status) need no lock. */
-  lock(command: string, onWait: (message: string) => void): Promise<HeldLock> {
-    return acquireLock(repoLockPath(this.repo), {
+  /**
+   * Serialises writers of this workspace and cache; readers (status) need no lock. A wait for
+   * another process is reported as a `lock-wait` event.
+   */
+  lock(command: string): Promise<HeldLock> {
+    const lock = repoLockPath(this.repo);
+    return acquireLock(lock, {
       timeoutMs: this.repo.config.core.lock_timeout * 1000,
       command,
-      onWait,
+      onWait: (_message, owner) => {
+        this.sink({ type: 'lock-wait', lock, pid: owner.pid, command: owner.command });
+      },
     });
   }
 

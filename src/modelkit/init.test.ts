@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateKitfile } from './init.js';
+import { declaredOutputs } from '../pipeline/declared-outputs.js';
 import { kitfileToYaml } from './kitfile-yaml.js';
 import { parseKitfile } from './kitfile-parse.js';
 import { validateKitfile } from './kitfile-validate.js';
@@ -34,7 +35,11 @@ describe('generateKitfile', () => {
       'dvc.yaml':
         'stages:\n  train:\n    cmd: python src/train.py\n    outs:\n      - model.onnx\n',
     });
-    const k = await generateKitfile({ dir, name: 'demo' });
+    const k = await generateKitfile({
+      dir,
+      name: 'demo',
+      pipelineOutputs: (f) => declaredOutputs([f]),
+    });
     const text = kitfileToYaml(k);
     expect(text).toBe(`manifestVersion: 1.0.0
 package:

@@ -8,7 +8,6 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { parseDvcFile, outPath } from '../data/dvcfile.js';
-import { declaredOutputs } from '../pipeline/declared-outputs.js';
 import type { GoValue } from '../oci/gojson.js';
 import type {
   CodeEntry,
@@ -71,6 +70,11 @@ export interface InitOptions {
   name: string;
   description?: string;
   author?: string;
+  /**
+   * The outputs `dir/dvc.yaml` declares (absolute paths), given that file; the caller parses
+   * pipelines, so that this module stays beside them rather than above.
+   */
+  pipelineOutputs?: (dvcYaml: string) => readonly { path: string }[];
 }
 
 export async function generateKitfile(o: InitOptions): Promise<Kitfile> {
@@ -112,8 +116,8 @@ export async function generateKitfile(o: InitOptions): Promise<Kitfile> {
     }
   }
   const dvcYaml = path.join(o.dir, 'dvc.yaml');
-  if (fs.existsSync(dvcYaml)) {
-    for (const out of declaredOutputs([dvcYaml])) {
+  if (o.pipelineOutputs !== undefined && fs.existsSync(dvcYaml)) {
+    for (const out of o.pipelineOutputs(dvcYaml)) {
       const rel = path.relative(o.dir, out.path).split(path.sep).join('/');
       if (rel.startsWith('..') || tracked.has(rel)) continue;
       if (kindOf(rel) === 'model') {

@@ -3,22 +3,14 @@
  * CNCF ModelPack artifacts with the Kitfile in an annotation, or none (synthesised from the
  * layers' file paths).
  */
-import { CairnError } from '../core/errors.js';
 import { parseSha256, type Sha256Digest } from '../oci/digest.js';
 import type { LocalStore } from '../oci/layout.js';
 import type { ImageManifest } from '../oci/manifest.js';
-import {
-  ANNOTATION_FILEPATH,
-  ANNOTATION_KITFILE,
-  MODELKIT_ARTIFACT_TYPE,
-  MODELKIT_CONFIG_TYPE,
-  MODELPACK_ARTIFACT_TYPE,
-  MODELPACK_CONFIG_TYPE,
-  parseLayerType,
-} from '../oci/media-types.js';
+import { ANNOTATION_FILEPATH, ANNOTATION_KITFILE, parseLayerType } from '../oci/media-types.js';
+import { modelKitFormat, NotAModelKitError, type ModelKitFormat } from '../oci/artifact.js';
 import { kitfileFromConfigJson, type Kitfile } from './kitfile.js';
 
-export type ModelKitFormat = 'kit' | 'modelpack';
+export { modelKitFormat, NotAModelKitError, type ModelKitFormat };
 
 export interface ReadModelKit {
   format: ModelKitFormat;
@@ -26,18 +18,6 @@ export interface ReadModelKit {
   kitfile: Kitfile | undefined;
   /** true when the Kitfile was generated from layer annotations */
   synthesised: boolean;
-}
-
-export class NotAModelKitError extends CairnError {
-  override readonly name = 'NotAModelKitError';
-}
-
-export function modelKitFormat(m: ImageManifest): ModelKitFormat | undefined {
-  if (m.artifactType === MODELKIT_ARTIFACT_TYPE || m.config.mediaType === MODELKIT_CONFIG_TYPE)
-    return 'kit';
-  if (m.artifactType === MODELPACK_ARTIFACT_TYPE || m.config.mediaType === MODELPACK_CONFIG_TYPE)
-    return 'modelpack';
-  return undefined;
 }
 
 export async function readModelKit(

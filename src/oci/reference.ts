@@ -177,3 +177,19 @@ function mint(
 ): OciReference {
   return { registry, repository, tag, digest } as OciReference;
 }
+
+/** A reference that must name a registry (push, pull and the remote commands); `what` says who asks. */
+export function remoteReference(input: string, what: string): OciReference {
+  const { ref, extraTags } = parseReference(input);
+  if (ref.registry === DEFAULT_REGISTRY) {
+    throw new CairnError('registry-required', `${what} ${input}: registry is required`, {
+      hint: 'Name the registry, e.g. registry.example.com/org/model:v1 (localhost means the local store).',
+    });
+  }
+  if (extraTags.length > 0) {
+    throw new CairnError('bad-reference', `${what} ${input}: give one tag`, {
+      hint: 'Push or pull one reference at a time.',
+    });
+  }
+  return ref.digest === undefined ? orLatest(ref) : ref;
+}

@@ -1,26 +1,10 @@
-/** What `repro` reports as it goes; the CLI renders these as text or JSON lines. */
+/** What `repro` reports as it goes: its part of the event union (src/core/events.ts). */
+import type { EventSink, ReproEvent, StageFailure } from '../core/events.js';
 
-export type StageFailure =
-  | { reason: 'exit-non-zero'; command: string; status: number | null; signal: string | null }
-  | { reason: 'missing-output'; paths: string[] }
-  | { reason: 'missing-dep'; paths: string[] }
-  | { reason: 'missing-param'; file: string; keys: string[] }
-  | { reason: 'frozen-missing-output'; paths: string[] }
-  | { reason: 'error'; message: string };
+export type { ReproEvent, StageFailure };
 
-export type ReproEvent =
-  | { type: 'stage-start'; stage: string; changes: unknown[]; forced: boolean }
-  | { type: 'stage-skip'; stage: string; why: 'unchanged' | 'upstream-failed' | 'not-reached' }
-  | { type: 'stage-command'; stage: string; command: string }
-  | { type: 'stage-output'; stage: string; stream: 'stdout' | 'stderr'; text: string }
-  | { type: 'stage-cached'; stage: string }
-  | { type: 'stage-done'; stage: string; ms: number; how: 'ran' | 'run-cache' | 'dry' }
-  | { type: 'stage-failed'; stage: string; ms: number; failure: StageFailure; message: string }
-  | { type: 'lock-written'; stage: string; file: string }
-  | { type: 'wait'; stage: string; message: string }
-  | { type: 'warning'; message: string };
-
-export type ReproSink = (event: ReproEvent) => void;
+/** repro's events travel through the same sink as every other event. */
+export type ReproSink = EventSink;
 
 export function failureMessage(stage: string, f: StageFailure, where: string): string {
   switch (f.reason) {

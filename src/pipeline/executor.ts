@@ -41,6 +41,8 @@ export interface ExecOptions {
   /** parallel stages, at least 1 */
   jobs: number;
   sink: ReproSink;
+  /** aborting it stops the stages' commands */
+  signal?: AbortSignal;
 }
 
 export interface StageResult {
@@ -202,8 +204,14 @@ export class Executor {
       ...s.outs.map((o) => o.abs),
       ...s.deps.map((d) => d.abs).filter((d) => this.#produced.has(d)),
     ].map((abs) => this.#ws.rel(abs));
-    const release = await this.#locks.acquire(keys, `cairn repro ${s.address}`, (message) => {
-      this.#opts.sink({ type: 'wait', stage: s.address, message });
+    const release = await this.#locks.acquire(keys, `cairn repro ${s.address}`, (key, owner) => {
+      this.#opts.sink({
+        type: 'lock-wait',
+        stage: s.address,
+        lock: key,
+        pid: owner.pid,
+        command: owner.command,
+      });
     });
     try {
       const changes = forced ? [] : await this.#changes(s);
@@ -304,6 +312,7 @@ export class Executor {
       env: this.#opts.env,
       logFile,
       sink: this.#opts.sink,
+      ...(this.#opts.signal === undefined ? {} : { signal: this.#opts.signal }),
     });
     if (failure !== undefined) return { failure };
     const missing = s.outs.filter((o) => !fs.existsSync(o.abs)).map((o) => o.path);

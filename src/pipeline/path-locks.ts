@@ -29,7 +29,7 @@ export class PathLocks {
   async acquire(
     keys: Iterable<string>,
     command: string,
-    onWait: (message: string) => void,
+    onWait: (key: string, owner: { pid: number; command: string }) => void,
   ): Promise<() => Promise<void>> {
     fs.mkdirSync(this.#dir, { recursive: true });
     const sorted = [...new Set(keys)].sort();
@@ -46,8 +46,8 @@ export class PathLocks {
         const lock = acquireLock(this.lockPath(key), {
           timeoutMs: this.#timeoutMs,
           command,
-          onWait: (m) => {
-            onWait(m.replace(this.lockPath(key), `'${key}'`));
+          onWait: (_message, owner) => {
+            onWait(key, owner);
           },
         });
         this.#held.set(key, { lock, count: 1 });

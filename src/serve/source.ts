@@ -16,9 +16,20 @@ import { readModelLayer } from './model-layer.js';
 import { DEFAULT_REGISTRY, orLatest, parseReference } from '../oci/reference.js';
 import { readKitfile } from '../modelkit/kitfile-parse.js';
 import type { Kitfile } from '../modelkit/kitfile.js';
-import type { CommandContext } from '../commands/context.js';
-import { openStore } from '../commands/kit.js';
-import type { RemoteFlags } from '../commands/remote.js';
+
+/**
+ * What resolving a ModelKit needs from the layer above (the command wires the local store, the
+ * registry transport and `cairn unpack`'s extraction into it).
+ */
+export interface ModelKitAccess {
+  /** relative SOURCE paths resolve against it */
+  readonly cwd: string;
+  openStore(): Promise<LocalStore>;
+  /** pulls a reference the local store lacks (and the parents it names) into the store */
+  pull(reference: string): Promise<void>;
+  /** extracts a stored ModelKit's model and Kitfile (`pinned` is `repository@digest`) into `dir` */
+  unpack(pinned: string, dir: string): Promise<void>;
+}
 
 /** A model ready to load: its bytes were read whole and hashed. */
 export interface ResolvedSource {
@@ -106,26 +117,24 @@ async function fromFile(file: string, name: string | undefined): Promise<Resolve
 }
 
 async function fromModelKit(
-  ctx: CommandContext,
+  access: ModelKitAccess,
   reference: string,
   name: string | undefined,
-  flags: RemoteFlags,
 ): Promise<ResolvedSource> {
   const { ref } = parseReference(reference);
-  const store = await openStore(ctx, flags);
+  const store = await access.openStore();
   const wanted = ref.digest === undefined ? orLatest(ref) : ref;
   let found;
   try {
     found = await resolveLocal(store, wanted);
   } catch (error) {
     if (!(error instanceof NotFoundError) || ref.registry === DEFAULT_REGISTRY) throw error;
-    const { pullCommand } = await import('../commands/remote.js');
-    await pullCommand(ctx, reference, flags);
+    await access.pull(reference);
     found = await resolveLocal(store, wanted);
   }
   const digest = found.desc.digest;
   try {
-    const model = await modelBytes(ctx, store, `${found.repository}@${digest}`, flags);
+    const model = await modelBytes(access, store, `${found.repository}@${digest}`);
     return {
       name: name ?? kitName(model.kitfile, ref.repository.split('/').pop() ?? ref.repository),
       version: digest,
@@ -148,10 +157,9 @@ async function fromModelKit(
  * layer when it is a plain one, else through a temporary `cairn unpack`.
  */
 async function modelBytes(
-  ctx: CommandContext,
+  access: ModelKitAccess,
   store: LocalStore,
   pinned: string,
-  flags: RemoteFlags,
 ): Promise<{ kitfile: Kitfile; name: string; bytes: Uint8Array }> {
   const { ref } = parseReference(pinned);
   const { desc } = await resolveLocal(store, ref);
@@ -163,14 +171,7 @@ async function modelBytes(
   }
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'cairn-serve-'));
   try {
-    const { kitUnpack } = await import('../commands/kit-unpack.js');
-    const opts = {
-      dir: tmp,
-      overwrite: false,
-      ignoreExisting: false,
-      filters: ['model', 'kitfile'],
-    };
-    await kitUnpack({ ...ctx, cwd: tmp }, pinned, { ...opts, kitops: flags.kitops === true });
+    await access.unpack(pinned, tmp);
     const unpacked = (await readKitfile(tmp, undefined, tmp)).kitfile;
     const file = await modelFile(tmp, unpacked, pinned);
     return { kitfile: unpacked, name: path.relative(tmp, file), bytes: await readModelFile(file) };
@@ -180,13 +181,9 @@ async function modelBytes(
 }
 
 /** Resolves one SOURCE argument (`[NAME=]SOURCE`) relative to `ctx.cwd`. */
-export async function resolveSource(
-  ctx: CommandContext,
-  arg: string,
-  flags: RemoteFlags,
-): Promise<ResolvedSource> {
+export async function resolveSource(access: ModelKitAccess, arg: string): Promise<ResolvedSource> {
   const { name, source } = splitNamed(arg);
-  const local = path.resolve(ctx.cwd, source);
+  const local = path.resolve(access.cwd, source);
   let stat;
   try {
     stat = await fsp.stat(local);
@@ -199,5 +196,5 @@ export async function resolveSource(
     throw new CairnError('model-missing', `${source}: no such file`, {
       hint: 'Give the path of an .onnx file, a folder with a Kitfile, or a ModelKit reference.',
     });
-  return fromModelKit(ctx, source, name, flags);
+  return fromModelKit(access, source, name);
 }

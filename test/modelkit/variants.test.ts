@@ -177,7 +177,7 @@ describe('older and foreign ModelKits', () => {
       ],
     });
     const info = await kitInfo(ctx(), 'mp:v1', { filter: '.package.name' });
-    expect(info.json).toBe('from-annotation');
+    expect(info.field?.value).toBe('from-annotation');
     await unpackTo('mp:v1', 'out');
     expect(listFiles(path.join(work, 'out'))).toEqual(['Kitfile', 'model.safetensors']);
   });

@@ -10,7 +10,7 @@ import { INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE } from '../media-types.js';
 import { formatReference, type OciReference } from '../reference.js';
 import { MANIFEST_ACCEPT, type RegistryClient, type Response } from './client.js';
 import { RegistryError } from './errors.js';
-import { NotAModelKitError, modelKitFormat } from '../../modelkit/read.js';
+import { NotAModelKitError, modelKitFormat } from '../artifact.js';
 
 /** The largest manifest accepted (distribution's own limit). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;

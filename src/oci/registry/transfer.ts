@@ -81,13 +81,6 @@ export function blobDescriptors(m: ImageManifest): Descriptor[] {
   return [m.config, ...(m.layers ?? [])].filter((d) => !seen.has(d.digest) && seen.add(d.digest));
 }
 
-/** `model 1a2b3c4d5e6f`: what a blob's bar is called (the layer kind and the digest's start). */
-function blobLabel(d: Descriptor): string {
-  const kind = /modelkit\.(\w+)\.v1|model\.([\w.]+)\.v1|config/.exec(d.mediaType);
-  const name = kind?.[1] ?? kind?.[2] ?? kind?.[0] ?? 'blob';
-  return `${name.padEnd(9)} ${d.digest.slice(7, 19)}`;
-}
-
 /** The summary line (blobs and bytes) and a bar per blob in flight. */
 function progress(sink: EventSink, phase: string, blobs: readonly Descriptor[]) {
   const totalBytes = blobs.reduce((s, d) => s + d.size, 0);
@@ -100,17 +93,31 @@ function progress(sink: EventSink, phase: string, blobs: readonly Descriptor[]) 
     /** the byte counter of one blob's transfer */
     blob: (d: Descriptor) => {
       let mine = 0;
-      const label = blobLabel(d);
+      const { mediaType } = d;
       return {
         bytes: (n: number): void => {
           bytes += n;
           mine += n;
-          sink({ type: 'transfer', id: d.digest, label, bytes: mine, total: d.size, done: false });
+          sink({
+            type: 'transfer',
+            id: d.digest,
+            mediaType,
+            bytes: mine,
+            total: d.size,
+            done: false,
+          });
           emit();
         },
         done: (): void => {
           done++;
-          sink({ type: 'transfer', id: d.digest, label, bytes: mine, total: d.size, done: true });
+          sink({
+            type: 'transfer',
+            id: d.digest,
+            mediaType,
+            bytes: mine,
+            total: d.size,
+            done: true,
+          });
           emit();
         },
       };
@@ -171,8 +178,11 @@ export async function push(o: PushOptions): Promise<TransferResult> {
     one.done();
     if (r.action !== 'present') {
       o.sink({
-        type: 'info',
-        message: `${r.action === 'mounted' ? `Mounted from ${r.mountedFrom ?? '?'}` : 'Uploaded'} ${d.digest} (${d.size} bytes)`,
+        type: 'layer-uploaded',
+        digest: d.digest,
+        size: d.size,
+        how: r.action,
+        ...(r.mountedFrom === undefined ? {} : { mountedFrom: r.mountedFrom }),
       });
     }
     return {
@@ -223,8 +233,10 @@ export async function pull(o: PullOptions): Promise<TransferResult> {
     one.done();
     if (r.action === 'downloaded') {
       o.sink({
-        type: 'info',
-        message: `Downloaded ${d.digest} (${d.size} bytes${r.resumedFrom > 0 ? `, resumed at ${r.resumedFrom}` : ''})`,
+        type: 'layer-downloaded',
+        digest: d.digest,
+        size: d.size,
+        resumedFrom: r.resumedFrom,
       });
     }
     return {

@@ -1,10 +1,11 @@
 /**
- * Text renderings of repro events and results, in DVC's wording; stage output is prefixed with
- * the stage name when several stages may interleave on a terminal.
+ * Text renderings of the pipeline commands: repro's events and summary in DVC's wording (stage
+ * output prefixed with the stage name when several stages may interleave), and `dag`.
  */
-import type { ReproEvent } from './events.js';
-import type { ReproResult } from './executor.js';
-import type { PipelineStatusReport } from './status.js';
+import type { DagView } from '../pipeline/dag.js';
+import type { ReproEvent } from '../core/events.js';
+import { lockWaitLine } from './events.js';
+import type { ReproResult } from '../pipeline/executor.js';
 
 export interface RenderTarget {
   out: (line: string) => void;
@@ -47,8 +48,8 @@ export function renderEvent(e: ReproEvent, t: RenderTarget): void {
     case 'stage-failed':
       t.err(`error: ${e.message}`);
       return;
-    case 'wait':
-      t.err(e.message);
+    case 'lock-wait':
+      t.err(lockWaitLine(e));
       return;
     case 'warning':
       t.err(`warning: ${e.message}`);
@@ -97,31 +98,41 @@ export function formatSummary(result: ReproResult): string {
   return lines.join('\n');
 }
 
-/** `cairn status` text for stages and .dvc files, laid out as DVC prints it. */
-export function formatStatusReport(report: PipelineStatusReport): string {
-  const names = Object.keys(report);
-  if (names.length === 0) return 'Data and pipelines are up to date.';
-  const lines: string[] = [];
-  for (const name of names) {
-    lines.push(`${name}:`);
-    for (const item of report[name] ?? []) {
-      if (typeof item === 'string') {
-        lines.push(`\t${item}`);
-        continue;
-      }
-      const [title, changes] =
-        'changed deps' in item
-          ? (['changed deps', item['changed deps']] as const)
-          : (['changed outs', item['changed outs']] as const);
-      lines.push(`\t${title}:`);
-      for (const [p, s] of Object.entries(changes)) {
-        if (typeof s === 'string') lines.push(`\t\t${`${s}:`.padEnd(20)}${p}`);
-        else {
-          lines.push(`\t\t${p}:`);
-          for (const [k, v] of Object.entries(s)) lines.push(`\t\t\t${`${v}:`.padEnd(20)}${k}`);
-        }
-      }
+export type DagFormat = 'text' | 'dot' | 'mermaid';
+
+export function renderDag(view: DagView, format: DagFormat): string {
+  switch (format) {
+    case 'dot':
+      return [
+        'strict digraph  {',
+        ...view.nodes.map((n) => `${JSON.stringify(n)};`),
+        ...view.edges.map(([a, b]) => `${JSON.stringify(a)} -> ${JSON.stringify(b)};`),
+        '}',
+      ].join('\n');
+    case 'mermaid': {
+      const id = new Map(view.nodes.map((n, i) => [n, `node${i + 1}`]));
+      return [
+        'flowchart TD',
+        ...view.nodes.map((n) => `\t${id.get(n) ?? ''}["${n.replaceAll('"', '#quot;')}"]`),
+        ...view.edges.map(([a, b]) => `\t${id.get(a) ?? ''}-->${id.get(b) ?? ''}`),
+      ].join('\n');
     }
+    case 'text': {
+      const ups = new Map<string, string[]>();
+      for (const [a, b] of view.edges) ups.set(b, [...(ups.get(b) ?? []), a]);
+      const width = Math.max(0, ...view.nodes.map((n) => n.length));
+      return view.nodes
+        .map((n) => {
+          const from = ups.get(n);
+          return from === undefined ? n : `${n.padEnd(width)}  <- ${from.join(', ')}`;
+        })
+        .join('\n');
+    }
+    default:
+      return unreachableFormat(format);
   }
-  return lines.join('\n');
+}
+
+function unreachableFormat(f: never): never {
+  throw new Error(`Internal error: unknown format ${String(f)}`);
 }

@@ -1,18 +1,9 @@
 /**
  * The transport flags every registry command takes (`--plain-http`, `--tls-verify`,
- * `--ca-file`, `--cert-file`, `--key-file`, `--concurrency`) and the options they make.
+ * `--ca-file`, `--cert-file`, `--key-file`, `--concurrency`); their values are
+ * `RegistryFlags` (src/commands/options.ts).
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { RegistryOptions } from '../oci/registry/types.js';
-
-export interface RegistryFlags {
-  plainHttp?: boolean;
-  tlsVerify?: string;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  concurrency?: number;
-}
 
 function bool(value: string): string {
   if (!['true', 'false', '1', '0'].includes(value)) {
@@ -48,17 +39,4 @@ export function withRegistryFlags(cmd: Command, transfers = false): Command {
     );
   }
   return cmd;
-}
-
-/** The RegistryOptions the flags (and `CAIRN_REGISTRY_PLAIN_HTTP`) ask for. */
-export function registryOptions(flags: RegistryFlags, env: NodeJS.ProcessEnv): RegistryOptions {
-  const plainEnv = env.CAIRN_REGISTRY_PLAIN_HTTP;
-  return {
-    plainHttp: flags.plainHttp === true || plainEnv === '1' || plainEnv === 'true',
-    tlsVerify: !(flags.tlsVerify === 'false' || flags.tlsVerify === '0'),
-    ...(flags.caFile === undefined ? {} : { caFile: flags.caFile }),
-    ...(flags.certFile === undefined ? {} : { certFile: flags.certFile }),
-    ...(flags.keyFile === undefined ? {} : { keyFile: flags.keyFile }),
-    env,
-  };
 }
