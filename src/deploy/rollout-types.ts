@@ -4,7 +4,41 @@
  * Degraded / Suspended). Everything here is plain JSON so a state survives a restart.
  */
 import { unreachable } from '../core/errors.js';
+import type { ModelDeclaration } from './environment.js';
 import type { Measurement } from './gates.js';
+
+export type RolloutSpec = NonNullable<ModelDeclaration['rollout']>;
+
+/** What git declares for the model at the commit the agent follows. */
+export interface Declared {
+  readonly model: string;
+  /** the ModelKit reference by digest, as the manifest writes it */
+  readonly digest: string;
+  readonly commit: string;
+  readonly rollout?: RolloutSpec;
+}
+
+/** What the agent saw of the candidate on this tick. */
+export interface Observation {
+  /** the candidate's worker is up and ready */
+  readonly candidateReady: boolean;
+  /** the candidate's worker could not start or died; aborts the rollout even under onFailure: pause */
+  readonly candidateError?: string;
+  /** the candidate's traffic since the current step started */
+  readonly candidate?: Measurement;
+}
+
+export function initialState(): ModelRolloutState {
+  return {
+    phase: 'stable',
+    step: 0,
+    stepStartedAt: 0,
+    candidateWeight: 0,
+    failedChecks: 0,
+    passedChecksInStep: 0,
+    failed: [],
+  };
+}
 
 /** stable: serving one version; starting: the candidate is loading; suspended: held for a person */
 export type Phase = 'stable' | 'starting' | 'progressing' | 'suspended';

@@ -311,4 +311,20 @@ describe('replacing without a strategy', () => {
     });
     expect(state).toMatchObject({ stable: A, failed: [{ digest: B, commit: 'c2' }] });
   });
+
+  test('a candidate that dies mid-canary is aborted even under onFailure: pause', () => {
+    const held: RolloutSpec = { ...canary, onFailure: 'pause' };
+    const { state, actions } = drive(serving(A), declare(B, 'c2', held), [
+      [0, ready()],
+      [1, ready()],
+      [5, { candidateReady: false, candidateError: 'worker exited with signal SIGSEGV' }],
+    ]);
+    expect(kinds(actions).slice(-4)).toEqual([
+      'setWeights',
+      'stopCandidate',
+      'abort',
+      'notify:RolloutAborted',
+    ]);
+    expect(state).toMatchObject({ phase: 'stable', stable: A, candidateWeight: 0 });
+  });
 });

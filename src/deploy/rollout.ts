@@ -5,53 +5,21 @@
  * candidate starts at weight 0, walks `setWeight`/`pause`/`analysis` steps, is judged by gates
  * and either becomes stable or is aborted back to stable and remembered as failed.
  */
-import type { ModelDeclaration } from './environment.js';
 import { parseDuration } from './duration.js';
 import { judge, type Measurement } from './gates.js';
 import {
   type Action,
+  type Declared,
   type Failure,
   type ModelRolloutState,
+  type Observation,
   type RolloutEventReason,
   type Transition,
 } from './rollout-types.js';
 
 export * from './rollout-types.js';
 
-export type RolloutSpec = NonNullable<ModelDeclaration['rollout']>;
-
-/** What git declares for the model at the commit the agent follows. */
-export interface Declared {
-  readonly model: string;
-  /** the ModelKit reference by digest, as the manifest writes it */
-  readonly digest: string;
-  readonly commit: string;
-  readonly rollout?: RolloutSpec;
-}
-
-/** What the agent saw of the candidate on this tick. */
-export interface Observation {
-  /** the candidate's worker is up and ready */
-  readonly candidateReady: boolean;
-  /** the candidate's worker could not start or died; fails the rollout like a gate */
-  readonly candidateError?: string;
-  /** the candidate's traffic since the current step started */
-  readonly candidate?: Measurement;
-}
-
 const FAILED_KEPT = 20;
-
-export function initialState(): ModelRolloutState {
-  return {
-    phase: 'stable',
-    step: 0,
-    stepStartedAt: 0,
-    candidateWeight: 0,
-    failedChecks: 0,
-    passedChecksInStep: 0,
-    failed: [],
-  };
-}
 
 /** One tick. `now` is milliseconds since the epoch (any monotonic clock works). */
 export function next(
@@ -116,13 +84,13 @@ export function next(
   }
   if (s.phase === 'suspended') return { state: s, actions: out };
 
-  const fail = (message: string, measurement?: Measurement): Transition => {
+  const fail = (message: string, measurement?: Measurement, hold = true): Transition => {
     const failure: Failure = {
       reason: message,
       at: now,
       ...(measurement === undefined ? {} : { measurement }),
     };
-    if (d.rollout?.onFailure === 'pause' && s.stable !== undefined) {
+    if (hold && d.rollout?.onFailure === 'pause' && s.stable !== undefined) {
       s = { ...s, phase: 'suspended', lastFailure: failure };
       emit(
         'RolloutSuspended',
@@ -151,7 +119,10 @@ export function next(
     return { state: { ...withoutCandidate(s), stable: d.digest }, actions: out };
   };
 
-  if (obs.candidateError !== undefined) return fail(`candidate failed: ${obs.candidateError}`);
+  // A dead candidate is never held at its weight: its share of traffic would have nowhere to go.
+  if (obs.candidateError !== undefined) {
+    return fail(`candidate failed: ${obs.candidateError}`, undefined, false);
+  }
   if (s.phase === 'starting') {
     if (!obs.candidateReady) return { state: s, actions: out };
     // Nothing to compare against, or no strategy: replace directly.
