@@ -7,7 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, test } from 'vitest';
 import { CairnError } from '../core/errors.js';
-import { histogramQuantile, measure, queryPrometheus, scrape, snapshot } from './analysis.js';
+import {
+  histogramQuantile,
+  measure,
+  promqlFor,
+  queryPrometheus,
+  scrape,
+  snapshot,
+  StepWindows,
+} from './analysis.js';
 import { parseExposition } from './prom-text.js';
 
 /** A registry with the serving metrics as `cairn serve` names them, written by prom-client. */
@@ -83,6 +91,30 @@ describe('Prometheus text from prom-client', () => {
   test('no traffic in the window has no error rate and no p99, so the gates wait', () => {
     const same = { requests: 5, errors: 0, buckets: [[0.1, 5] as const, [Infinity, 5] as const] };
     expect(measure(same, same)).toEqual({ requests: 0 });
+  });
+});
+
+describe('step windows', () => {
+  test('measurements count from the first scrape of a step and restart with the next step', () => {
+    const at = (requests: number, errors: number) => ({
+      requests,
+      errors,
+      buckets: [[0.1, requests] as const, [Infinity, requests] as const],
+    });
+    const windows = new StepWindows();
+    expect(windows.measure('churn@v2', 1000, at(10, 0))).toEqual({ requests: 0 });
+    expect(windows.measure('churn@v2', 1000, at(60, 5))).toMatchObject({
+      requests: 50,
+      errorRate: 10,
+    });
+    expect(windows.measure('churn@v2', 9000, at(70, 5))).toEqual({ requests: 0 });
+    expect(windows.measure('churn@v2', 9000, at(80, 5))).toMatchObject({
+      requests: 10,
+      errorRate: 0,
+    });
+    expect(promqlFor('rate(x{version="{{version}}"}[1m]) / {{version}}', 'v2')).toBe(
+      'rate(x{version="v2"}[1m]) / v2',
+    );
   });
 });
 

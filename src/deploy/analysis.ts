@@ -82,6 +82,33 @@ export function measure(before: VersionSnapshot, after: VersionSnapshot): Measur
 }
 
 /**
+ * Baselines for "since the step started", which is what the rollout machine's measurements
+ * mean: the first snapshot seen for a key (say `model@version`) and step start is the baseline,
+ * later ones are measured against it. After an agent restart the baseline is retaken, so a step
+ * waits for minRequests anew rather than trusting numbers it no longer has.
+ */
+export class StepWindows {
+  readonly #baselines = new Map<string, { since: number; snapshot: VersionSnapshot }>();
+
+  measure(key: string, stepStartedAt: number, current: VersionSnapshot): Measurement {
+    const base = this.#baselines.get(key);
+    if (base?.since !== stepStartedAt) {
+      this.#baselines.set(key, { since: stepStartedAt, snapshot: current });
+      return { requests: 0 };
+    }
+    return measure(base.snapshot, current);
+  }
+
+  forget(key: string): void {
+    this.#baselines.delete(key);
+  }
+}
+
+/** The manifest's PromQL with `{{version}}` replaced, as Flagger fills its templates. */
+export const promqlFor = (query: string, version: string): string =>
+  query.replaceAll('{{version}}', version);
+
+/**
  * The q-quantile of a cumulative histogram by linear interpolation inside the bucket that holds
  * the rank, as Prometheus' histogram_quantile does: the first bucket starts at 0 (when its
  * bound is positive), and a rank in the +Inf bucket answers the highest finite bound.
