@@ -1,5 +1,6 @@
 /** Cairn's library API: the same functions the CLI calls, importable without it. */
 export { CairnError, DigestMismatchError, LockTimeoutError, ManifestError } from './core/errors.js';
+export type { ErrorCode } from './core/errors.js';
 export type { CairnEvent, EventSink } from './core/events.js';
 export { loadConfig, KEYS as CONFIG_KEYS, type Config, type LinkType } from './core/config.js';
 export { openRepo, findRoot, type Repo } from './core/repo.js';
