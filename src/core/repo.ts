@@ -26,7 +26,7 @@ export function findRoot(cwd: string): string | undefined {
   }
 }
 
-export async function openRepo(cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Repo> {
+export async function openRepo(cwd: string, env: NodeJS.ProcessEnv): Promise<Repo> {
   const root = findRoot(cwd);
   if (root === undefined) {
     throw new CairnError('not-a-repo', `${path.resolve(cwd)} is not inside a Cairn repository`, {
@@ -34,7 +34,7 @@ export async function openRepo(cwd: string, env: NodeJS.ProcessEnv = process.env
     });
   }
   const cairnDir = path.join(root, CAIRN_DIR);
-  const { config } = await loadConfig(cairnDir, env);
+  const { config } = await loadConfig(cairnDir, { env, cwd });
   return { root, cairnDir, tmpDir: path.join(cairnDir, 'tmp'), config };
 }
 

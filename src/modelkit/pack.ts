@@ -171,7 +171,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
 
   // git and the dvc.lock digest run alongside the layers (git status can take a while) and
   // describe the context as the pack began reading it.
-  const provenance = provenanceAnnotations(contextDir);
+  const provenance = provenanceAnnotations(contextDir, o.env);
   provenance.catch(() => undefined); // awaited below; a pack that fails first ignores it
   await o.store.cleanIngest();
   const ignore = await KitIgnore.load(contextDir);
