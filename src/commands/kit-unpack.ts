@@ -6,6 +6,7 @@ import { readModelKit } from '../modelkit/read.js';
 import { unpack, type UnpackResult } from '../modelkit/unpack.js';
 import { parseFilter, type UnpackFilter } from '../modelkit/unpack-filter.js';
 import { CairnError } from '../core/errors.js';
+import { directIoAllowed } from '../core/direct-io.js';
 import type { CommandContext } from './context.js';
 import { openStore, formatSize, type StoreFlags } from './kit.js';
 import type { LocalStore } from '../oci/layout.js';
@@ -71,6 +72,7 @@ export function unpackLoaded(
     ignoreExisting: o.ignoreExisting,
     sink: ctx.sink,
     maxRatio: Number.isFinite(ratio) && ratio > 0 ? ratio : 1000,
+    directIo: directIoAllowed(ctx.env),
     resolveParent: async (parent) => {
       if (seen.has(parent) || seen.size > MAX_MODEL_REF_CHAIN) {
         throw new CairnError('ref-cycle', `Found cycle in modelkit references at ${parent}`);

@@ -4,6 +4,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { directIoAllowed } from '../core/direct-io.js';
 import { CairnError, ManifestError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import { isInside } from '../core/fs.js';
@@ -195,7 +196,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     let blob;
     let sink: ByteSink | undefined;
     try {
-      sink = await createLayerSink(fh, tmp, o.compression);
+      sink = await createLayerSink(fh, tmp, o.compression, directIoAllowed(o.env));
       await (raw ? writeRaw : writeTar)(entries, sink, (n) => {
         bytesDone += n;
         o.sink({

@@ -21,7 +21,7 @@ export interface Staged {
 export async function stageFile(
   final: string,
   data: AsyncIterable<Buffer>,
-  o: UnpackOptions,
+  o: Pick<UnpackOptions, 'ignoreExisting' | 'overwrite' | 'directIo'>,
   where: string,
   mode: number,
 ): Promise<(Staged & { size: number }) | 'skipped'> {
@@ -51,7 +51,7 @@ export async function stageFile(
   const fh = await fsp.open(tmp, 'wx', 0o600);
   let size: number;
   try {
-    size = await writeChunks(fh, tmp, data);
+    size = await writeChunks(fh, tmp, data, o.directIo);
   } catch (error) {
     await fh.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true });
@@ -71,8 +71,9 @@ async function writeChunks(
   fh: FileHandle,
   file: string,
   data: AsyncIterable<Buffer>,
+  direct: boolean,
 ): Promise<number> {
-  const writer = new PositionalWriter(fh, file, { maxInflight: 4 });
+  const writer = new PositionalWriter(fh, file, { maxInflight: 4, direct });
   try {
     for await (const chunk of data) await writer.write(chunk);
   } catch (error) {

@@ -39,11 +39,16 @@ export interface UnpackOptions {
   maxRatio?: number;
   /** decompressed bytes always allowed before the ratio applies (default 256 MiB) */
   minBombBytes?: number;
+  /** large aligned chunks may be written past the page cache (see directIoAllowed) */
+  directIo: boolean;
   /** reads a parent ModelKit for `model.path` references (model layers only) */
   resolveParent?: (
     reference: string,
   ) => Promise<
-    Omit<UnpackOptions, 'dir' | 'filters' | 'overwrite' | 'ignoreExisting' | 'sink' | 'store'>
+    Omit<
+      UnpackOptions,
+      'dir' | 'filters' | 'overwrite' | 'ignoreExisting' | 'sink' | 'store' | 'directIo'
+    >
   >;
 }
 
