@@ -94,6 +94,25 @@ export type ErrorCode =
   | 'login-failed'
   | 'login-input'
   | 'unauthorized'
+  // Serving (cairn serve)
+  | 'serve-config-missing'
+  | 'no-source'
+  | 'no-model'
+  | 'model-missing'
+  | 'model-unreadable'
+  | 'modelkit-corrupt'
+  | 'bad-model'
+  | 'unsupported-model'
+  | 'duplicate-model'
+  | 'unknown-model'
+  | 'listen-failed'
+  // Deployment (environments, GitOps, rendering)
+  | 'environment-missing'
+  | 'nothing-to-commit'
+  | 'revision-invalid'
+  | 'render-invalid-name'
+  | 'render-needs-digest'
+  | 'render-target-invalid'
   /** an HTTP status a registry answered with and no better code describes */
   | `http-${number}`;
 
