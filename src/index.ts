@@ -1,5 +1,6 @@
 /** Cairn's library API: the same functions the CLI calls, importable without it. */
 export { CairnError, DigestMismatchError, LockTimeoutError, ManifestError } from './core/errors.js';
+export type { ErrorCode } from './core/errors.js';
 export type {
   CairnEvent,
   EventSink,

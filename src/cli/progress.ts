@@ -4,6 +4,7 @@
  * messages go to stderr either way.
  */
 import type { CairnEvent, EventSink } from '../core/events.js';
+import { clipToWidth } from './display-width.js';
 
 export interface RendererOptions {
   stream: NodeJS.WriteStream;
@@ -80,7 +81,10 @@ export function createRenderer(options: RendererOptions): { sink: EventSink; don
     if (summary !== undefined) lines.push(summary);
     clear();
     if (lines.length === 0) return;
-    options.stream.write(lines.join('\n'));
+    // A line as wide as the terminal wraps on some terminals: keep the last column free.
+    const columns = options.stream.columns as number | undefined;
+    const fit = columns === undefined ? lines : lines.map((l) => clipToWidth(l, columns - 1));
+    options.stream.write(fit.join('\n'));
     drawnLines = lines.length;
   };
   const sink = (event: CairnEvent): void => {

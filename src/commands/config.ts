@@ -26,7 +26,7 @@ export interface ConfigEntry {
 }
 
 export async function configList(ctx: CommandContext): Promise<ConfigEntry[]> {
-  const { config, origins } = await loadConfig(cairnDirOf(ctx), ctx.env);
+  const { config, origins } = await loadConfig(cairnDirOf(ctx), ctx);
   return Object.keys(KEYS).flatMap((key) => {
     const value = formatConfigValue(key, config);
     if (value === undefined) return [];
@@ -59,6 +59,6 @@ export async function configSet(
   const file = configPath(level, cairnDirOf(ctx), ctx.env);
   await setConfigValue(file, key, value);
   // Re-read every layer: a value that parses alone must also make a valid whole.
-  await loadConfig(cairnDirOf(ctx), ctx.env);
+  await loadConfig(cairnDirOf(ctx), ctx);
   return file;
 }

@@ -9,6 +9,7 @@ import { DEFAULT_REGISTRY, parseReference, remoteReference } from '../oci/refere
 import { loadStoredModelKit, unpackChain, unpackMaxRatio } from '../modelkit/unpack-chain.js';
 import { parseFilter } from '../modelkit/unpack-filter.js';
 import type { UnpackResult } from '../modelkit/unpack.js';
+import { directIoAllowed } from '../core/direct-io.js';
 import type { CommandContext } from './context.js';
 import { openStore, withClient, type RemoteFlags, type StoreFlags } from './options.js';
 
@@ -41,6 +42,7 @@ export async function kitUnpack(
     sink: ctx.sink,
     maxRatio: unpackMaxRatio(ctx.env),
     loadParent: (parent) => loadStoredModelKit(store, parent),
+    directIo: directIoAllowed(ctx.env),
   });
 }
 
@@ -78,6 +80,7 @@ export async function unpackLocalOrRemote(
       concurrency: flags.concurrency ?? 5,
       sink: ctx.sink,
       maxRatio: unpackMaxRatio(ctx.env),
+      directIo: directIoAllowed(ctx.env),
       ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     }),
   );

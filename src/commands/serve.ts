@@ -3,6 +3,7 @@
  * version, and starts the Open Inference Protocol server. Returns a handle (port, models,
  * drain); the CLI prints the listening line and drains on SIGTERM.
  */
+import { directIoAllowed } from '../core/direct-io.js';
 import { CairnError } from '../core/errors.js';
 import { pullChain } from '../modelkit/remote.js';
 import { loadStoredModelKit, unpackChain, unpackMaxRatio } from '../modelkit/unpack-chain.js';
@@ -86,6 +87,7 @@ function modelKitAccess(ctx: CommandContext, o: RemoteFlags): ModelKitAccess {
         filters: ['model', 'kitfile'].map(parseFilter),
         sink: ctx.sink,
         maxRatio: unpackMaxRatio(ctx.env),
+        directIo: directIoAllowed(ctx.env),
         loadParent: (parent) => loadStoredModelKit(s, parent),
       });
     },

@@ -21,7 +21,7 @@ afterEach(() => {
 
 describe('layered configuration', () => {
   it('uses DVC-like defaults when nothing is set', async () => {
-    const { config } = await loadConfig(cairnDir, env);
+    const { config } = await loadConfig(cairnDir, { env, cwd: dir });
     expect(config.cache.type).toEqual(['reflink', 'copy']);
     expect(config.cache.dir).toBe(path.join(cairnDir, 'cache'));
     expect(config.core.lock_timeout).toBe(60);
@@ -37,8 +37,11 @@ describe('layered configuration', () => {
       '../../shared-cache',
     );
     const { config, origins } = await loadConfig(cairnDir, {
-      ...env,
-      CAIRN_CORE_LOCK_TIMEOUT: '7',
+      cwd: dir,
+      env: {
+        ...env,
+        CAIRN_CORE_LOCK_TIMEOUT: '7',
+      },
     });
     expect(config.cache.type).toEqual(['hardlink', 'copy']);
     expect(config.cache.dir).toBe(path.join(dir, 'shared-cache'));
@@ -50,16 +53,24 @@ describe('layered configuration', () => {
     expect(origins.get('cache.type')?.level).toBe('repo');
   });
 
+  it('resolves a relative CAIRN_CACHE_DIR against the working folder it is given', async () => {
+    const { config } = await loadConfig(cairnDir, {
+      env: { ...env, CAIRN_CACHE_DIR: 'elsewhere/cache' },
+      cwd: path.join(dir, 'repo'),
+    });
+    expect(config.cache.dir).toBe(path.join(dir, 'repo', 'elsewhere', 'cache'));
+  });
+
   it('resolves a relative cache.dir against the folder of the file that sets it', async () => {
     fs.writeFileSync(path.join(cairnDir, 'config.yaml'), 'cache:\n  dir: ../.dvc/cache\n');
-    const { config } = await loadConfig(cairnDir, env);
+    const { config } = await loadConfig(cairnDir, { env, cwd: dir });
     expect(config.cache.dir).toBe(path.join(dir, 'repo', '.dvc', 'cache'));
   });
 
   it('reports a bad value at file:line:col', async () => {
     const file = path.join(cairnDir, 'config.yaml');
     fs.writeFileSync(file, 'cache:\n  type: rsync\n');
-    const error = await loadConfig(cairnDir, env).catch((e: unknown) => e);
+    const error = await loadConfig(cairnDir, { env, cwd: dir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ManifestError);
     expect((error as ManifestError).message).toBe(
       `${file}:2:9: cache.type: unknown link type 'rsync'; use a comma-separated list of reflink, hardlink, symlink, copy`,
@@ -68,7 +79,7 @@ describe('layered configuration', () => {
 
   it('reports an unknown key with the list of known ones', async () => {
     fs.writeFileSync(path.join(cairnDir, 'config.yaml'), 'core:\n  colour: blue\n');
-    await expect(loadConfig(cairnDir, env)).rejects.toThrow(
+    await expect(loadConfig(cairnDir, { env, cwd: dir })).rejects.toThrow(
       /config.yaml:2:11: unknown configuration key 'core.colour'; known keys: core.no_scm/,
     );
   });

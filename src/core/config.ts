@@ -123,7 +123,7 @@ export interface LoadedConfig {
   origins: Map<string, ConfigSource>;
 }
 
-export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+export function userConfigPath(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config');
   return path.join(base, 'cairn', 'config.yaml');
 }
@@ -131,7 +131,7 @@ export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
 export function configPath(
   level: ConfigLevel,
   cairnDir: string | undefined,
-  env = process.env,
+  env: NodeJS.ProcessEnv,
 ): string {
   if (level === 'global') return userConfigPath(env);
   if (cairnDir === undefined) {
@@ -142,12 +142,15 @@ export function configPath(
   return path.join(cairnDir, level === 'repo' ? 'config.yaml' : 'config.local.yaml');
 }
 
-/** Reads every layer; a malformed file or value is reported at its file:line:col. */
+/**
+ * Reads every layer; a malformed file or value is reported at its file:line:col. `env` holds
+ * the CAIRN_* overrides and XDG_CONFIG_HOME; relative paths in variables resolve against `cwd`.
+ */
 export async function loadConfig(
   cairnDir: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  { env, cwd }: { env: NodeJS.ProcessEnv; cwd: string },
 ): Promise<LoadedConfig> {
-  const config = defaultConfig(cairnDir ?? path.resolve('.cairn'));
+  const config = defaultConfig(cairnDir ?? path.resolve(cwd, '.cairn'));
   const origins = new Map<string, ConfigSource>();
   const levels: ConfigLevel[] = cairnDir === undefined ? ['global'] : ['global', 'repo', 'local'];
   for (const level of levels) {
@@ -167,7 +170,7 @@ export async function loadConfig(
     if (!name.startsWith('CAIRN_') || raw === undefined) continue;
     const key = envKey(name);
     if (key === undefined) continue;
-    applyKey(config, key, raw, process.cwd(), (message) => {
+    applyKey(config, key, raw, cwd, (message) => {
       throw new CairnError('config-invalid', `Environment variable ${name}: ${message}`);
     });
     origins.set(key, { level: 'env', origin: name });

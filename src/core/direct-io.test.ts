@@ -5,7 +5,7 @@ import fsp, { type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { alignedRing, PositionalWriter, readAhead } from './direct-io.js';
+import { alignedRing, directIoAllowed, PositionalWriter, readAhead } from './direct-io.js';
 
 let dir: string;
 beforeEach(() => {
@@ -72,6 +72,21 @@ describe('PositionalWriter', () => {
       // padding went to the disk directly
       expect(writer.directBytes).toBe(3 * MIB - 512 + 8192);
     }
+  });
+
+  it('writes everything through the page cache when told not to (CAIRN_DIRECT_IO=0)', async () => {
+    expect(directIoAllowed({ CAIRN_DIRECT_IO: '0' })).toBe(false);
+    expect(directIoAllowed({})).toBe(true);
+    const ring = alignedRing(1, 1024 * 1024);
+    const buf = (ring[0] as Buffer).fill(7);
+    const file = path.join(dir, 'buffered');
+    const fh = await fsp.open(file, 'wx', 0o600);
+    const writer = new PositionalWriter(fh, file, { direct: false });
+    await writer.write(buf);
+    await writer.close();
+    await fh.close();
+    expect(writer.directBytes).toBe(0);
+    expect(fs.readFileSync(file).equals(buf)).toBe(true);
   });
 
   it('leaves the pages of a directly written file out of the page cache', async () => {

@@ -10,11 +10,17 @@
  * {@link alignedRing} are page-aligned; a write whose offset or length is not aligned goes
  * through the ordinary descriptor instead, and so does everything after an EINVAL (a
  * filesystem or device with coarser alignment, or none at all, like older tmpfs).
- * `CAIRN_DIRECT_IO=0` turns direct writes off.
+ * `CAIRN_DIRECT_IO=0` turns direct writes off: callers read it from their environment with
+ * {@link directIoAllowed} and pass `direct: false`.
  */
 import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import { errnoCode } from './errors.js';
+
+/** Whether `env` allows direct writes: `CAIRN_DIRECT_IO=0` keeps every write buffered. */
+export function directIoAllowed(env: NodeJS.ProcessEnv): boolean {
+  return env.CAIRN_DIRECT_IO !== '0';
+}
 
 /** offset and length granularity tried for direct writes */
 const DIRECT_ALIGN = 512;
@@ -107,11 +113,18 @@ export class PositionalWriter {
   #useDirect: boolean;
   #directBytes = 0;
 
-  /** `path` enables direct writes; `at` is where the first write lands. */
-  constructor(fh: FileHandle, path?: string, options: { maxInflight?: number; at?: number } = {}) {
+  /**
+   * `path` enables direct writes unless `direct` is false (see {@link directIoAllowed}); `at`
+   * is where the first write lands.
+   */
+  constructor(
+    fh: FileHandle,
+    path?: string,
+    options: { maxInflight?: number; at?: number; direct?: boolean } = {},
+  ) {
     this.#fh = fh;
     this.#path = path;
-    this.#useDirect = path !== undefined && process.env.CAIRN_DIRECT_IO !== '0';
+    this.#useDirect = path !== undefined && options.direct !== false;
     this.#maxInflight = options.maxInflight ?? 4;
     this.#pos = options.at ?? 0;
   }

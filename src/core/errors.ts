@@ -1,5 +1,131 @@
 /** The error family Cairn raises at I/O boundaries; the CLI renders them once, at the edge. */
 
+/**
+ * Every code a CairnError carries. The strings are stable: `--json` output and scripts match
+ * on them, so a new failure adds a member here rather than reusing a near miss.
+ */
+export type ErrorCode =
+  // The GitOps agent (src/deploy)
+  | 'duration-invalid'
+  | 'git-branch-missing'
+  | 'git-fetch-failed'
+  | 'metrics-invalid'
+  | 'metrics-unreachable'
+  | 'prometheus-query-failed'
+  | 'state-invalid'
+  | 'state-version'
+  | 'webhook-secret-empty'
+  // Files the user wrote and flags they passed
+  | 'manifest-invalid'
+  | 'bad-flag'
+  | 'bad-env'
+  | 'bad-filter'
+  | 'bad-reference'
+  | 'config-invalid'
+  | 'config-too-large'
+  | 'config-unknown-key'
+  | 'config-unset'
+  | 'source-date-epoch'
+  | 'params-py'
+  // The repository and its locks
+  | 'already-initialised'
+  | 'not-a-repo'
+  | 'not-a-git-repo'
+  | 'git-failed'
+  | 'lock-dir-missing'
+  | 'lock-timeout'
+  | 'exists'
+  | 'digest-mismatch'
+  // Data tracking (add, status, checkout)
+  | 'add-dvc-file'
+  | 'checkout-would-lose-data'
+  | 'file-changing'
+  | 'file-unreadable'
+  | 'manifest-corrupt'
+  | 'no-targets'
+  | 'output-missing'
+  | 'overlapping-output'
+  | 'path-not-found'
+  | 'path-outside-repo'
+  | 'path-reserved'
+  | 'pipeline-output'
+  | 'symlink-loop'
+  | 'unknown-target'
+  | 'unsupported-file'
+  // Pipelines
+  | 'dvcfile-in-output'
+  | 'output-duplicated'
+  | 'output-overlap'
+  | 'pipeline-cycle'
+  // ModelKits and their tar layers
+  | 'no-kitfile'
+  | 'not-a-modelkit'
+  | 'bad-layer'
+  | 'blob-vanished'
+  | 'file-changed'
+  | 'layer-path-missing'
+  | 'layer-too-large'
+  | 'no-space'
+  | 'ref-cycle'
+  | 'shared-manifest'
+  | 'tag-digest'
+  | 'tar-duplicate'
+  | 'tar-invalid'
+  | 'tar-truncated'
+  | 'tar-unsafe-path'
+  | 'tar-unsafe-type'
+  // OCI registries, credentials and the local store
+  | 'reference-invalid'
+  | 'registry-name'
+  | 'registry-required'
+  | 'registry-status'
+  | 'registry-protocol'
+  | 'registry-auth-realm'
+  | 'registry-unauthorized'
+  | 'registry-unreachable'
+  | 'registry-tls'
+  | 'remote-unsupported'
+  | 'repository-unknown'
+  | 'manifest-unknown'
+  | 'blob-missing'
+  | 'not-found'
+  | 'no-subject'
+  | 'tag-required'
+  | 'index-invalid'
+  | 'store-corrupt'
+  | 'size-mismatch'
+  | 'too-large'
+  | 'truncated'
+  | 'upload-offset'
+  | 'credential-helper'
+  | 'credentials-file'
+  | 'tls-file'
+  | 'login-cancelled'
+  | 'login-failed'
+  | 'login-input'
+  | 'unauthorized'
+  // Serving (cairn serve)
+  | 'serve-config-missing'
+  | 'no-source'
+  | 'no-model'
+  | 'model-missing'
+  | 'model-unreadable'
+  | 'modelkit-corrupt'
+  | 'bad-model'
+  | 'unsupported-model'
+  | 'duplicate-model'
+  | 'unknown-model'
+  | 'listen-failed'
+  // Deployment (environments, GitOps, rendering)
+  | 'environment-missing'
+  | 'nothing-to-commit'
+  | 'revision-invalid'
+  | 'render-invalid-name'
+  | 'render-needs-digest'
+  | 'render-target-invalid'
+  /** an HTTP status a registry answered with and no better code describes */
+  | `http-${number}`;
+
 export interface CairnErrorOptions {
   /** What the user can do about it, one sentence. */
   hint?: string;
@@ -9,10 +135,10 @@ export interface CairnErrorOptions {
 /** An expected failure: bad input, a missing file, a busy lock. Rendered without a stack. */
 export class CairnError extends Error {
   override readonly name: string = 'CairnError';
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, options: CairnErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: CairnErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.hint = options.hint;

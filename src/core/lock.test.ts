@@ -24,10 +24,12 @@ async function deadPid(): Promise<number> {
 describe('file locks', () => {
   it('is exclusive, and free again once released', async () => {
     const lockPath = path.join(dir, 'lock');
-    const first = await acquireLock(lockPath, { timeoutMs: 0 });
-    await expect(acquireLock(lockPath, { timeoutMs: 0 })).rejects.toBeInstanceOf(LockTimeoutError);
+    const first = await acquireLock(lockPath, { timeoutMs: 0, command: 'cairn test' });
+    await expect(
+      acquireLock(lockPath, { timeoutMs: 0, command: 'cairn test' }),
+    ).rejects.toBeInstanceOf(LockTimeoutError);
     await first.release();
-    const second = await acquireLock(lockPath, { timeoutMs: 0 });
+    const second = await acquireLock(lockPath, { timeoutMs: 0, command: 'cairn test' });
     await second.release();
     expect(fs.existsSync(lockPath)).toBe(false);
   });
@@ -39,7 +41,7 @@ describe('file locks', () => {
       lockPath,
       JSON.stringify({ pid, host: os.hostname(), command: 'cairn add', since: 0 }),
     );
-    const held = await acquireLock(lockPath, { timeoutMs: 0 });
+    const held = await acquireLock(lockPath, { timeoutMs: 0, command: 'cairn test' });
     expect(JSON.parse(fs.readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid });
     await held.release();
   });
@@ -55,6 +57,7 @@ describe('file locks', () => {
       const messages: string[] = [];
       const error = await acquireLock(lockPath, {
         timeoutMs: 200,
+        command: 'cairn test',
         onWait: (m) => messages.push(m),
       }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LockTimeoutError);
@@ -71,21 +74,42 @@ describe('file locks', () => {
 
   it('hands the lock to a waiter when the owner releases it', async () => {
     const lockPath = path.join(dir, 'lock');
-    const first = await acquireLock(lockPath, { timeoutMs: 0 });
-    const waiting = acquireLock(lockPath, { timeoutMs: 5000 });
-    setTimeout(() => void first.release(), 100);
+    const first = await acquireLock(lockPath, { timeoutMs: 0, command: 'cairn first' });
+    const messages: string[] = [];
+    let releasedAt: number | undefined;
+    const waiting = acquireLock(lockPath, {
+      timeoutMs: 5000,
+      command: 'cairn second',
+      onWait: (m) => messages.push(m),
+    });
+    setTimeout(() => {
+      releasedAt = Date.now();
+      void first.release();
+    }, 100);
     const second = await waiting;
+    // The waiter got the lock only after the owner let go, having said once whom it waited for.
+    expect(releasedAt).toBeDefined();
+    expect(messages).toEqual([
+      `Waiting for lock ${lockPath}, held by pid ${String(process.pid)} (cairn first)…`,
+    ]);
+    expect(JSON.parse(fs.readFileSync(lockPath, 'utf8'))).toMatchObject({
+      pid: process.pid,
+      command: 'cairn second',
+    });
     await second.release();
+    expect(fs.existsSync(lockPath)).toBe(false);
   });
 
   it('makes its folder again when it was deleted, but never the folder above it', async () => {
     const lockPath = path.join(dir, 'tmp', 'lock');
-    const held = await acquireLock(lockPath, { timeoutMs: 0 });
+    const held = await acquireLock(lockPath, { timeoutMs: 0, command: 'cairn test' });
     await held.release();
     expect(fs.readdirSync(path.join(dir, 'tmp'))).toEqual([]);
 
     const orphan = path.join(dir, 'gone', 'tmp', 'lock');
-    await expect(acquireLock(orphan, { timeoutMs: 0 })).rejects.toMatchObject({
+    await expect(
+      acquireLock(orphan, { timeoutMs: 0, command: 'cairn test' }),
+    ).rejects.toMatchObject({
       code: 'lock-dir-missing',
       message: `Cannot create lock ${orphan}: its folder is missing`,
     });
@@ -95,7 +119,7 @@ describe('file locks', () => {
   it('treats a torn lock file as stale', async () => {
     const lockPath = path.join(dir, 'lock');
     fs.writeFileSync(lockPath, '{"pid": 12');
-    const held = await acquireLock(lockPath, { timeoutMs: 0 });
+    const held = await acquireLock(lockPath, { timeoutMs: 0, command: 'cairn test' });
     await held.release();
   });
 });

@@ -24,8 +24,8 @@ export interface LockOptions {
   timeoutMs: number;
   /** Called once, when we first find the lock taken by a live process (`owner`: who holds it). */
   onWait?: (message: string, owner: { pid: number; command: string }) => void;
-  /** What the lock file says we are doing, shown to whoever waits on us. */
-  command?: string;
+  /** What the lock file says we are doing (`cairn add data`), shown to whoever waits on us. */
+  command: string;
   signal?: AbortSignal;
 }
 
@@ -41,7 +41,7 @@ export async function acquireLock(lockPath: string, options: LockOptions): Promi
   const me: LockOwner = {
     pid: process.pid,
     host: os.hostname(),
-    command: options.command ?? process.argv.slice(1).join(' '),
+    command: options.command,
     since: Date.now(),
   };
   const deadline = Date.now() + options.timeoutMs;

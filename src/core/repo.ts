@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from './config.js';
+import { directIoAllowed } from './direct-io.js';
 import { CairnError } from './errors.js';
 
 export const CAIRN_DIR = '.cairn';
@@ -13,6 +14,8 @@ export interface Repo {
   /** scratch space: locks, the stat index, logs */
   readonly tmpDir: string;
   readonly config: Config;
+  /** large files may be written past the page cache (CAIRN_DIRECT_IO=0 says no) */
+  readonly directIo: boolean;
 }
 
 /** Walks up from `cwd` to the nearest folder that holds `.cairn/`. */
@@ -26,7 +29,7 @@ export function findRoot(cwd: string): string | undefined {
   }
 }
 
-export async function openRepo(cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Repo> {
+export async function openRepo(cwd: string, env: NodeJS.ProcessEnv): Promise<Repo> {
   const root = findRoot(cwd);
   if (root === undefined) {
     throw new CairnError('not-a-repo', `${path.resolve(cwd)} is not inside a Cairn repository`, {
@@ -34,8 +37,14 @@ export async function openRepo(cwd: string, env: NodeJS.ProcessEnv = process.env
     });
   }
   const cairnDir = path.join(root, CAIRN_DIR);
-  const { config } = await loadConfig(cairnDir, env);
-  return { root, cairnDir, tmpDir: path.join(cairnDir, 'tmp'), config };
+  const { config } = await loadConfig(cairnDir, { env, cwd });
+  return {
+    root,
+    cairnDir,
+    tmpDir: path.join(cairnDir, 'tmp'),
+    config,
+    directIo: directIoAllowed(env),
+  };
 }
 
 /** The lock that serialises commands writing the workspace and cache of one repository. */

@@ -22,12 +22,18 @@ export interface CacheLayout {
    * Outputs recorded without `hash: md5` live there.
    */
   readonly legacy: boolean;
+  /** large objects are written past the page cache (off with CAIRN_DIRECT_IO=0) */
+  readonly direct: boolean;
 }
 
-export function cacheLayout(dir: string, shared: 'group' | undefined): CacheLayout {
+export function cacheLayout(
+  dir: string,
+  shared: 'group' | undefined,
+  direct: boolean,
+): CacheLayout {
   return shared === 'group'
-    ? { dir, fileMode: 0o664, dirMode: 0o2775, legacy: false }
-    : { dir, fileMode: 0o444, dirMode: 0o777, legacy: false };
+    ? { dir, fileMode: 0o664, dirMode: 0o2775, legacy: false, direct }
+    : { dir, fileMode: 0o444, dirMode: 0o777, legacy: false, direct };
 }
 
 /** The DVC 2.x object store that shares a cache folder with `cache`. */

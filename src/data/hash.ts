@@ -174,7 +174,7 @@ async function hashLargeOnce(
       tmp = tempObjectPath(cache);
       // Writable for now (a second, direct descriptor opens it), read-only once complete.
       out = await fsp.open(tmp, 'wx', 0o600);
-      writer = new PositionalWriter(out, tmp);
+      writer = new PositionalWriter(out, tmp, { direct: cache.direct });
     }
     const hash = createHash('md5');
     let position = 0;

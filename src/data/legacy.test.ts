@@ -26,7 +26,13 @@ beforeEach(() => {
   // A DVC 2.x repository's cache, shared as `cache.dir`.
   cacheDir = path.join(root, '.dvc', 'cache');
   config.cache.dir = cacheDir;
-  const repo: Repo = { root, cairnDir, tmpDir: path.join(cairnDir, 'tmp'), config };
+  const repo: Repo = {
+    root,
+    cairnDir,
+    tmpDir: path.join(cairnDir, 'tmp'),
+    config,
+    directIo: true,
+  };
   ws = new Workspace(repo);
 });
 afterEach(async () => {

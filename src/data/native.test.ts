@@ -90,7 +90,7 @@ function objectsOf(cache: CacheLayout): Record<string, string> {
 }
 
 function cacheIn(name: string, shared?: 'group'): CacheLayout {
-  return cacheLayout(path.join(root, name), shared);
+  return cacheLayout(path.join(root, name), shared, true);
 }
 
 function scanned(units: (ScannedUnit | DeclinedUnit)[] | undefined): ScannedUnit[] {

@@ -9,7 +9,8 @@ import { indexKey } from './index.js';
 import { outPath } from './dvcfile.js';
 import { selectDvcFiles } from './checkout.js';
 import { parseManifest, type ManifestEntry } from './manifest.js';
-import { hashOutput, objectsPresent } from './tree.js';
+import { objectsPresent } from './cache-trust.js';
+import { hashOutput } from './tree.js';
 import type { Workspace } from './workspace.js';
 
 export type OutStatus = 'modified' | 'deleted' | 'not in cache' | 'new';

@@ -19,7 +19,13 @@ beforeEach(() => {
   fs.mkdirSync(path.join(cairnDir, 'tmp'), { recursive: true });
   const config = defaultConfig(cairnDir);
   config.core.no_scm = true;
-  const repo: Repo = { root, cairnDir, tmpDir: path.join(cairnDir, 'tmp'), config };
+  const repo: Repo = {
+    root,
+    cairnDir,
+    tmpDir: path.join(cairnDir, 'tmp'),
+    config,
+    directIo: true,
+  };
   ws = new Workspace(repo);
 });
 afterEach(async () => {

@@ -1,6 +1,6 @@
 /** Worker-thread entry: runs scan and hash jobs sent by {@link WorkerPool}. */
 import { parentPort } from 'node:worker_threads';
-import { isCairnError } from '../core/errors.js';
+import { isCairnError, type ErrorCode } from '../core/errors.js';
 import { attachStored, storedOf, type CacheLayout } from './cache.js';
 import { hashFile, type FileStat } from './hash.js';
 import { scanUnit, type ScanRequest } from './scan.js';
@@ -26,13 +26,11 @@ export type JobReply =
   | {
       ok: false;
       error: {
-        code: string;
         message: string;
         hint: string | undefined;
-        internal: boolean;
         /** objects stored before the failure */
         stored: string[];
-      };
+      } & ({ internal: false; code: ErrorCode } | { internal: true; code: 'internal' });
     };
 
 async function run(job: Job): Promise<unknown> {

@@ -29,7 +29,7 @@ export class Workspace implements HashContext {
   constructor(repo: Repo, sink: EventSink = ignoreEvents) {
     this.repo = repo;
     this.repoRoot = repo.root;
-    this.cache = cacheLayout(repo.config.cache.dir, repo.config.cache.shared);
+    this.cache = cacheLayout(repo.config.cache.dir, repo.config.cache.shared, repo.directIo);
     this.index = new StatIndex(repo.tmpDir);
     this.sink = sink;
     this.stagingDir = path.join(repo.tmpDir, 'staging');

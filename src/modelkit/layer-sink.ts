@@ -43,14 +43,16 @@ export interface ByteSink {
 
 /**
  * A sink writing into `fh`, the temp file at `path`: large aligned chunks (file data read by
- * tar-writer into an aligned ring) go to the disk directly, past the page cache.
+ * tar-writer into an aligned ring) go to the disk directly, past the page cache, unless
+ * `direct` is false.
  */
 export async function createLayerSink(
   fh: FileHandle,
   path: string,
   compression: Compression,
+  direct: boolean,
 ): Promise<ByteSink> {
-  const out = new PositionalWriter(fh, path, { maxInflight: MAX_INFLIGHT });
+  const out = new PositionalWriter(fh, path, { maxInflight: MAX_INFLIGHT, direct });
   const diff = new Sha256Counter();
   const discard = (): Promise<void> => out.close().catch(() => undefined);
   if (compression === 'none') {

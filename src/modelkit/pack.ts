@@ -4,6 +4,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { directIoAllowed } from '../core/direct-io.js';
 import { CairnError, ManifestError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import { isInside } from '../core/fs.js';
@@ -171,7 +172,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
 
   // git and the dvc.lock digest run alongside the layers (git status can take a while) and
   // describe the context as the pack began reading it.
-  const provenance = provenanceAnnotations(contextDir);
+  const provenance = provenanceAnnotations(contextDir, o.env);
   provenance.catch(() => undefined); // awaited below; a pack that fails first ignores it
   await o.store.cleanIngest();
   const ignore = await KitIgnore.load(contextDir);
@@ -195,7 +196,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     let blob;
     let sink: ByteSink | undefined;
     try {
-      sink = await createLayerSink(fh, tmp, o.compression);
+      sink = await createLayerSink(fh, tmp, o.compression, directIoAllowed(o.env));
       await (raw ? writeRaw : writeTar)(entries, sink, (n) => {
         bytesDone += n;
         o.sink({

@@ -41,8 +41,8 @@ async function digestOfFirst(files: string[]): Promise<string | undefined> {
  * Whether git could find a repository from `dir`: a `.git` in it or above, or git told where
  * one is through the environment. Saves spawning git (tens of ms) for a context outside git.
  */
-async function mayBeInGit(dir: string): Promise<boolean> {
-  if (process.env.GIT_DIR !== undefined || process.env.GIT_WORK_TREE !== undefined) return true;
+async function mayBeInGit(dir: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  if (env.GIT_DIR !== undefined || env.GIT_WORK_TREE !== undefined) return true;
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
     try {
       await fsp.lstat(path.join(d, '.git'));
@@ -54,10 +54,17 @@ async function mayBeInGit(dir: string): Promise<boolean> {
   }
 }
 
-/** Annotations for a pack of `contextDir`; values that cannot be found are left out. */
-export async function provenanceAnnotations(contextDir: string): Promise<Record<string, string>> {
+/**
+ * Annotations for a pack of `contextDir`; values that cannot be found are left out. `env` is
+ * the caller's environment, whose GIT_DIR or GIT_WORK_TREE may point git at a repository
+ * elsewhere.
+ */
+export async function provenanceAnnotations(
+  contextDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const top = (await mayBeInGit(contextDir))
+  const top = (await mayBeInGit(contextDir, env))
     ? await git(contextDir, ['rev-parse', '--show-toplevel'])
     : undefined;
   const dirs = [contextDir];

@@ -168,6 +168,8 @@ export interface RemoteUnpackOptions {
   concurrency: number;
   sink: EventSink;
   maxRatio: number;
+  /** large aligned chunks may be written past the page cache (see directIoAllowed) */
+  directIo: boolean;
   signal?: AbortSignal;
 }
 
@@ -214,6 +216,7 @@ export async function unpackRemote(o: RemoteUnpackOptions): Promise<UnpackResult
       filters,
       sink: o.sink,
       maxRatio: o.maxRatio,
+      directIo: o.directIo,
       loadParent: (parent) =>
         fetchInto(remoteReference(parent, 'unpack'), [{ types: new Set(['model']), ids: [] }]),
     });

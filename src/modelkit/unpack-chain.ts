@@ -56,6 +56,8 @@ export interface ChainUnpackOptions {
   filters: UnpackFilter[];
   sink: EventSink;
   maxRatio: number;
+  /** large aligned chunks may be written past the page cache (see directIoAllowed) */
+  directIo: boolean;
   /** loads the ModelKit a `model.path` names */
   loadParent: (parent: string) => Promise<LoadedModelKit>;
 }
@@ -72,6 +74,7 @@ export function unpackChain(o: ChainUnpackOptions): Promise<UnpackResult> {
     ignoreExisting: o.ignoreExisting,
     sink: o.sink,
     maxRatio: o.maxRatio,
+    directIo: o.directIo,
     resolveParent: async (parent) => {
       if (seen.has(parent) || seen.size > MAX_MODEL_REF_CHAIN) {
         throw new CairnError('ref-cycle', `Found cycle in modelkit references at ${parent}`);

@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../core/fs.js';
 import { compareCodePoints } from '../core/python-json.js';
 import { dumpYaml, type YamlValue } from '../core/ruamel-yaml.js';
 import { recall, remember, stampOf } from './memo.js';
-import { DEFAULT_PARAMS_FILE } from './parse.js';
+import { DEFAULT_PARAMS_FILE } from './stage-fields.js';
 import { isValueMap, nodeToValue, toYaml, type Value, type ValueMap } from './values.js';
 
 export interface LockItem {

@@ -208,6 +208,7 @@ describe('unpack refuses hostile archives', () => {
         ignoreExisting: false,
         sink: () => undefined,
         maxRatio: 100,
+        directIo: true,
         minBombBytes: 1024 * 1024,
       }),
     ).rejects.toThrow(/decompression bomb/);

@@ -40,8 +40,9 @@ const unpack = (
   ref: string,
   dir: string,
   o: { overwrite?: boolean; ignoreExisting?: boolean; filters?: string[] } = {},
+  env: NodeJS.ProcessEnv = {},
 ) =>
-  kitUnpack(ctx(), ref, {
+  kitUnpack(ctx(env), ref, {
     dir: path.join(work, dir),
     overwrite: o.overwrite ?? false,
     ignoreExisting: o.ignoreExisting ?? false,
@@ -359,12 +360,7 @@ describe('unpack', () => {
     });
     const r = await pack('lg', ['lg:v1']);
     for (const direct of ['1', '0']) {
-      process.env.CAIRN_DIRECT_IO = direct;
-      try {
-        await unpack('lg:v1', `out${direct}`);
-      } finally {
-        delete process.env.CAIRN_DIRECT_IO;
-      }
+      await unpack('lg:v1', `out${direct}`, {}, { CAIRN_DIRECT_IO: direct });
       const out = path.join(work, `out${direct}`);
       expect(fs.readFileSync(path.join(out, 'big.bin')).equals(big)).toBe(true);
       expect(

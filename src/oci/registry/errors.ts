@@ -3,7 +3,7 @@
  * URL and the registry's OCI error code) or no answer at all (`TransportError`: reset, timeout,
  * refused, an untrusted certificate), and which of those are worth retrying.
  */
-import { CairnError, type CairnErrorOptions } from '../../core/errors.js';
+import { CairnError, type CairnErrorOptions, type ErrorCode } from '../../core/errors.js';
 
 /** A registry answered with a status the request did not expect. */
 export class RegistryError extends CairnError {
@@ -36,7 +36,7 @@ export class TransportError extends CairnError {
   /** a reset or timeout worth retrying, not a certificate or a refused connection */
   readonly transient: boolean;
 
-  constructor(code: string, message: string, transient: boolean, options: CairnErrorOptions) {
+  constructor(code: ErrorCode, message: string, transient: boolean, options: CairnErrorOptions) {
     super(code, message, options);
     this.transient = transient;
   }
