@@ -1,0 +1,93 @@
+/**
+ * `cairn deploy`, `promote`, `rollback`, `history` and `render k8s` driven through the real CLI
+ * in a temp git repository, with ModelKits packed into the sandbox's own local store.
+ */
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createSandbox, type Sandbox } from '../e2e/helpers.js';
+
+async function packKit(sb: Sandbox, tag: string, weights: string): Promise<string> {
+  const dir = sb.path(`kit-${weights}`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(`${dir}/model.onnx`, `not really onnx: ${weights}\n`);
+  fs.writeFileSync(
+    `${dir}/Kitfile`,
+    'manifestVersion: "1.0"\npackage:\n  name: churn-pkg\nmodel:\n  name: churn\n  path: model.onnx\n',
+  );
+  const out = await sb.cairnOk(['pack', dir, '-t', tag, '--json']);
+  const digest = /sha256:[0-9a-f]{64}/.exec(out.stdout)?.[0];
+  if (digest === undefined) throw new Error(`no digest in ${out.stdout}`);
+  return digest;
+}
+
+describe('GitOps commands', () => {
+  it('deploy resolves a tag to its digest and commits it; history, rollback and promote follow', async () => {
+    await using sb = await createSandbox();
+    await sb.git(['commit', '--allow-empty', '-qm', 'start']);
+    const v1 = await packKit(sb, 'acme/churn:v1', 'one');
+    const v2 = await packKit(sb, 'acme/churn:v2', 'two');
+
+    const first = await sb.cairnOk(['deploy', 'prod', 'acme/churn:v1', '--json']);
+    const committed = JSON.parse(first.stdout) as {
+      commit: string;
+      changes: { model: string; modelkit: string }[];
+    };
+    expect(committed.changes).toEqual([{ model: 'churn', modelkit: `localhost/acme/churn@${v1}` }]);
+    expect(fs.readFileSync(sb.path('environments/prod.yaml'), 'utf8')).toContain(
+      `modelkit: localhost/acme/churn@${v1}`,
+    );
+    expect(await sb.git(['log', '-1', '--format=%s'])).toMatch(/^deploy\(prod\): churn -> /);
+
+    const second = await sb.cairnOk(['deploy', 'prod', 'acme/churn:v2']);
+    expect(second.stdout).toContain('Deployed prod in commit');
+    expect(second.stdout).toContain(
+      `churn: localhost/acme/churn@${v1.slice(0, 19)}… -> localhost/acme/churn@${v2}`,
+    );
+
+    const history = JSON.parse((await sb.cairnOk(['history', 'prod', '--json'])).stdout) as {
+      action: string;
+      models: Record<string, string>;
+    }[];
+    expect(history.map((h) => [h.action, h.models.churn])).toEqual([
+      ['deploy', `localhost/acme/churn@${v2}`],
+      ['deploy', `localhost/acme/churn@${v1}`],
+    ]);
+
+    await sb.cairnOk(['rollback', 'prod']);
+    expect(fs.readFileSync(sb.path('environments/prod.yaml'), 'utf8')).toContain(v1);
+    expect((await sb.cairnOk(['history', 'prod'])).stdout.split('\n')[0]).toMatch(/rollback/);
+
+    await sb.cairnOk(['deploy', 'staging', 'acme/churn:v2']);
+    await sb.cairnOk(['promote', 'staging', 'prod']);
+    expect(fs.readFileSync(sb.path('environments/prod.yaml'), 'utf8')).toContain(v2);
+
+    const rendered = await sb.cairnOk(['render', 'k8s', 'prod', '-o', '-']);
+    expect(rendered.stdout).toContain(`localhost/acme/churn@${v2}`);
+    expect(rendered.stdout).toContain('kind: Deployment');
+    const written = await sb.cairnOk(['render', 'k8s', 'prod']);
+    expect(written.stdout).toContain('kustomization.yaml');
+    expect(fs.existsSync(sb.path('deploy/prod/churn.yaml'))).toBe(true);
+  });
+
+  it('bad input: an unknown reference, a revision that does not exist, no git repository', async () => {
+    await using sb = await createSandbox();
+    await sb.git(['commit', '--allow-empty', '-qm', 'start']);
+    const missing = await sb.cairn(['deploy', 'prod', 'acme/nothing:v1']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('acme/nothing:v1 is not in the local store');
+    expect(fs.existsSync(sb.path('environments'))).toBe(false);
+
+    await packKit(sb, 'acme/churn:v1', 'one');
+    await sb.cairnOk(['deploy', 'prod', 'acme/churn:v1']);
+    const before = fs.readFileSync(sb.path('environments/prod.yaml'), 'utf8');
+    const bad = await sb.cairn(['rollback', 'prod', '--to', 'no-such-revision']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("revision 'no-such-revision' does not exist");
+    expect(fs.readFileSync(sb.path('environments/prod.yaml'), 'utf8')).toBe(before);
+
+    await using outside = await createSandbox({ git: false });
+    const noRepo = await outside.cairn(['history', 'prod']);
+    expect(noRepo.code).toBe(1);
+    expect(noRepo.stderr).toContain('is not inside a git repository');
+  });
+});
