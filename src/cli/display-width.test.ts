@@ -59,7 +59,7 @@ describe('progress on an 80-column terminal', () => {
     // eslint-disable-next-line no-control-regex
     const lines = written.split(/\r|\n|\x1b\[[0-9]*[A-Z]/).filter((l) => l !== '');
     expect(lines.some((l) => l.includes('push registry.example.com/'))).toBe(true);
-    expect(lines.some((l) => l.includes('sha256:'))).toBe(true);
+    expect(lines.some((l) => l.includes('dataset   abababababab'))).toBe(true);
     for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(79);
     expect(lines.some((l) => l.endsWith('…'))).toBe(true);
   });

@@ -24,6 +24,7 @@ describe('GitOps commands', () => {
   it('deploy resolves a tag to its digest and commits it; history, rollback and promote follow', async () => {
     await using sb = await createSandbox();
     await sb.git(['commit', '--allow-empty', '-qm', 'start']);
+    const head = (await sb.git(['rev-parse', 'HEAD'])).trim();
     const v1 = await packKit(sb, 'acme/churn:v1', 'one');
     const v2 = await packKit(sb, 'acme/churn:v2', 'two');
 
@@ -32,7 +33,11 @@ describe('GitOps commands', () => {
       commit: string;
       changes: { model: string; modelkit: string }[];
     };
-    expect(committed.changes).toEqual([{ model: 'churn', modelkit: `localhost/acme/churn@${v1}` }]);
+    // The sandbox is a git repository, so the ModelKit names the commit it was packed from.
+    expect(committed.changes).toEqual([
+      { model: 'churn', modelkit: `localhost/acme/churn@${v1}`, sourceCommit: head },
+    ]);
+    expect(await sb.git(['log', '-1', '--format=%B'])).toContain(`built from ${head}`);
     expect(fs.readFileSync(sb.path('environments/prod.yaml'), 'utf8')).toContain(
       `modelkit: localhost/acme/churn@${v1}`,
     );
