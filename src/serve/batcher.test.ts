@@ -253,8 +253,9 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-describe.skipIf(!onnxAvailable())(
-  'batching an ONNX Runtime session (skipped: /usr/bin/python3 lacks onnx)',
+const haveOnnx = onnxAvailable();
+describe.skipIf(!haveOnnx)(
+  `batching an ONNX Runtime session${haveOnnx ? '' : ` (skipped: ${PYTHON} lacks onnx)`}`,
   () => {
     it('returns each request the rows ONNX Runtime computed for it', async () => {
       const file = path.join(tmp, 'mlp.onnx');
