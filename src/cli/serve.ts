@@ -69,13 +69,13 @@ export async function runServe(
     );
     const reload = (): void => {
       handle.reload().then(
-        (models) => {
-          logger.info({ models }, 'traffic reloaded');
+        (result) => {
+          logger.info(result, 'config reloaded');
         },
         (error: unknown) => {
           logger.error(
             { reason: error instanceof Error ? error.message : String(error) },
-            'reload refused; traffic unchanged',
+            'reload refused',
           );
         },
       );

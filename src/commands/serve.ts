@@ -14,7 +14,7 @@ import { parseFilter } from '../modelkit/unpack-filter.js';
 import type { CommandContext } from './context.js';
 import { clientFor, openStore, type RemoteFlags } from './options.js';
 import { ADMIN_ROUTES, metricsRoute } from '../serve/admin.js';
-import { readServeConfig, type ServeConfig } from '../serve/config.js';
+import { readServeConfig, type ModelConfig, type ServeConfig } from '../serve/config.js';
 import { startGrpcServer, type GrpcServer } from '../serve/grpc.js';
 import { inferenceBackend } from '../serve/backend.js';
 import { createApp } from '../serve/http.js';
@@ -70,8 +70,8 @@ export interface ServeHandle extends AsyncDisposable {
   readonly metrics: ServingMetrics;
   /** the gRPC port, when --grpc-port was given */
   readonly grpcPort?: number;
-  /** Re-reads --config and swaps each model's traffic policy; resolves to what changed. */
-  reload(): Promise<string[]>;
+  /** Re-reads --config: loads new versions, swaps traffic policies, unloads dropped versions. */
+  reload(): Promise<ReloadResult>;
   drain(timeoutMs: number): Promise<DrainResult>;
 }
 
@@ -283,6 +283,8 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
     source: origins.get(v.model) ?? '',
   }));
   let drained: Promise<DrainResult> | undefined;
+  const current = { config };
+  let reloading: Promise<ReloadResult> = Promise.resolve({ traffic: [], loaded: [], unloaded: [] });
   const drain = (timeoutMs: number): Promise<DrainResult> =>
     (drained ??= (async () => {
       const [result] = await Promise.all([server.drain(timeoutMs), grpc?.close(timeoutMs)]);
@@ -297,7 +299,24 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
     repo,
     metrics,
     ...(grpc === undefined ? {} : { grpcPort: grpc.port }),
-    reload: () => reloadTraffic(ctx, o, repo),
+    reload: () => {
+      // One reload at a time: a second SIGHUP waits for the first.
+      reloading = reloading
+        .catch(() => undefined)
+        .then(() =>
+          reloadConfig(ctx, o, repo, current, async (file, m, label, source) => {
+            const served = await loadConfigVersion(
+              { ...loadOptions, config: file },
+              m,
+              label,
+              source,
+            );
+            openLog(served, o.logSample ?? m.log?.sample, m.log);
+            return served;
+          }),
+        );
+      return reloading;
+    },
     drain,
     [Symbol.asyncDispose]: async () => {
       await drain(0);
@@ -305,40 +324,89 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
   };
 }
 
+/** What a reload did, per model. */
+export interface ReloadResult {
+  /** models whose traffic policy was replaced */
+  readonly traffic: readonly string[];
+  /** `model/version` loaded by this reload */
+  readonly loaded: readonly string[];
+  /** `model/version` unloaded by this reload (after their requests in flight) */
+  readonly unloaded: readonly string[];
+}
+
 /**
- * SIGHUP: re-reads the config and swaps each loaded model's traffic policy (weights, sticky,
- * pin, shadow). Versions are not loaded or unloaded: a policy naming a version that is not
- * served is refused and that model keeps its old one. Returns the models whose policy changed.
+ * SIGHUP: re-reads the config; loads the versions (and models) it now declares, swaps every
+ * config model's traffic policy, then unloads the versions (and models) it no longer declares
+ * once their requests in flight are done. Every policy is checked before anything changes; a
+ * version that fails to load leaves the traffic as it was. A label whose source changed keeps
+ * its loaded runtime (unload and reload it, or restart, to pick up new bytes).
  */
-async function reloadTraffic(
+async function reloadConfig(
   ctx: CommandContext,
   o: ServeOptions,
   repo: ModelRepository,
-): Promise<string[]> {
-  if (o.config === undefined) return [];
+  previous: { config: ServeConfig | undefined },
+  loadVersion: (
+    config: ServeConfig,
+    m: ModelConfig,
+    label: string,
+    source: string,
+  ) => Promise<ServedVersion>,
+): Promise<ReloadResult> {
+  if (o.config === undefined) return { traffic: [], loaded: [], unloaded: [] };
   const config = await readServeConfig(o.config, ctx.cwd);
-  // Every policy is checked before any is swapped: a reload applies whole or not at all.
-  const policies = config.models.flatMap((m) => {
-    const served = repo
+  const policies = config.models.map((m) => policyOf(m));
+  const servedOf = (model: string) =>
+    repo
       .all()
-      .filter((v) => v.model === m.name)
+      .filter((v) => v.model === model)
       .map((v) => v.version);
-    if (served.length === 0) return [];
-    const missing = [...m.versions.keys()].filter((label) => !served.includes(label));
-    if (missing.length > 0)
-      throw new CairnError(
-        'serve-reload',
-        `${config.file}: model ${m.name} now declares ${missing.join(', ')}, which this server did not load`,
-        { hint: 'Restart cairn serve to load new versions; a reload changes traffic only.' },
-      );
-    return [policyOf(m)];
-  });
-  const changed: string[] = [];
+  const fromArgs = new Set(
+    repo
+      .all()
+      .map((v) => v.model)
+      .filter((name) => !(previous.config?.models.some((m) => m.name === name) ?? false)),
+  );
+  const clash = config.models.find((m) => fromArgs.has(m.name));
+  if (clash !== undefined)
+    throw new CairnError(
+      'serve-reload',
+      `${config.file}: model ${clash.name} is already served from a command-line SOURCE`,
+      { hint: 'Rename the model in the config, or restart without that SOURCE.' },
+    );
+  const added: ServedVersion[] = [];
+  try {
+    for (const m of config.models) {
+      const served = servedOf(m.name);
+      for (const [label, source] of m.versions) {
+        if (!served.includes(label)) added.push(await loadVersion(config, m, label, source));
+      }
+    }
+  } catch (error) {
+    await Promise.all(added.map((v) => v.runtime.close()));
+    throw error;
+  }
+  for (const v of added) repo.add(v);
   for (const policy of policies) {
     const router = repo.traffic(policy.model);
     if (router === undefined) repo.setTraffic(new TrafficRouter(policy));
     else router.set(policy);
-    changed.push(policy.model);
   }
-  return changed;
+  const unloaded: string[] = [];
+  const going: Promise<unknown>[] = [];
+  for (const old of previous.config?.models ?? []) {
+    const now = config.models.find((m) => m.name === old.name);
+    for (const label of servedOf(old.name)) {
+      if (now?.versions.has(label) === true) continue;
+      unloaded.push(`${old.name}/${label}`);
+      going.push(repo.unload(old.name, label));
+    }
+  }
+  previous.config = config;
+  await Promise.all(going);
+  return {
+    traffic: policies.map((p) => p.model),
+    loaded: added.map((v) => `${v.model}/${v.version}`),
+    unloaded,
+  };
 }

@@ -4,6 +4,7 @@
  * KServe V1 and gRPC (whose `InferenceBackend` interface `inferenceBackend` satisfies).
  */
 import type { Protocol } from './metrics.js';
+import type { Answered, AnswerObserver } from './observe.js';
 import type { ModelRepository } from './repository.js';
 import { validateRequest } from './validate.js';
 import {
@@ -60,8 +61,9 @@ export async function execute(
   let request: InferRequest | undefined;
   let inferStarted: number | undefined;
   const answered = (status: number, outputs?: readonly Tensor[], error?: unknown): void => {
+    if (observer === undefined) return;
     const now = performance.now();
-    observer?.answered({
+    tell(observer, {
       served,
       protocol: o.protocol,
       status,
@@ -92,6 +94,15 @@ export async function execute(
   }
 }
 
+/** Reports an answer; a failing observer must never fail the request it observes. */
+function tell(observer: AnswerObserver, event: Answered): void {
+  try {
+    observer.answered(event);
+  } catch {
+    // Metrics and logs are best effort; the answer stands.
+  }
+}
+
 /** Sends a copy of an answered request to the shadow version, after the caller has its answer. */
 function mirror(
   repo: ModelRepository,
@@ -104,7 +115,8 @@ function mirror(
   setImmediate(() => {
     const started = performance.now();
     const report = (status: number, outputs?: readonly Tensor[], error?: unknown): void => {
-      observer?.answered({
+      if (observer === undefined) return;
+      tell(observer, {
         served: shadow,
         protocol,
         status,

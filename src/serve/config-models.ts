@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { CairnError } from '../core/errors.js';
 import { batching } from './batcher.js';
 import type { ModelConfig, ServeConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -70,6 +71,15 @@ export async function loadConfigVersion(
       cwd: path.dirname(absolute),
       env: { CAIRN_MODEL_SOURCE: source, CAIRN_MODEL_VERSION: label },
       onEvent: (event) => o.logger?.info({ model: m.name, version: label, ...event }, event.type),
+    }).catch((error: unknown) => {
+      throw new CairnError(
+        'bad-model',
+        `${o.config.file}: model ${m.name} version ${label}: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          hint: 'The command must serve OIP REST on 127.0.0.1:$PORT, answer /v2/health/ready and describe the model at /v2/models/NAME.',
+          cause: error,
+        },
+      );
     });
     digest = await processDigest(m, source);
   } else {

@@ -197,15 +197,25 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config (everything wi
     expect(versionCounts(after)).toEqual({ v2: 40 });
   });
 
-  it('re-reads the config on SIGHUP and swaps the weights', async () => {
-    fs.writeFileSync(sandbox.path('serve.yaml'), config(models.mlp, '{v1: 100}'));
+  it('re-reads the config on SIGHUP: new weights, a new version loaded, a dropped one unloaded', async () => {
+    fs.writeFileSync(
+      sandbox.path('serve.yaml'),
+      config(models.mlp, '{v1: 100}').replace(`      v2: ${models.mlp}`, `      v3: ${models.mlp}`),
+    );
     server.child.kill('SIGHUP');
-    await waitFor('the reloaded weights', async () => {
-      const a = await infer(server, 'mlp', body([row(4)]), { 'x-user': 'probe' });
-      return a.headers['x-model-version'] === 'v1' ? true : undefined;
+    await waitFor('the reloaded config', async () => {
+      const index = await call(server, 'POST', '/v2/repository/index');
+      const versions = (index.json as { name: string; version?: string }[])
+        .filter((e) => e.name === 'mlp')
+        .map((e) => e.version);
+      return versions.includes('v3') && !versions.includes('v2') ? true : undefined;
     });
     const answers = await load(40, 4, () => infer(server, 'mlp', body([row(4)])));
     expect(versionCounts(answers)).toEqual({ v1: 40 });
+    const v3 = await infer(server, 'mlp', body([row(4)]), { 'x-model-version': 'v3' });
+    close(mlpExpected(models.weights, [row(4)]), v3);
+    const v2 = await call(server, 'POST', '/v2/models/mlp/versions/v2/infer', body([row(4)]));
+    expect(v2.status).toBe(404);
   });
 
   it('answers correctly when concurrent requests are batched', async () => {
@@ -262,7 +272,7 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config (everything wi
           client,
           {
             model_name: 'mlp',
-            model_version: 'v2',
+            model_version: 'v3',
             inputs: [
               {
                 name: 'x',
@@ -280,7 +290,7 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config (everything wi
         );
       });
       expect(response.model_name).toBe('mlp');
-      expect(response.model_version).toBe('v2');
+      expect(response.model_version).toBe('v3');
       const got = response.outputs[0]?.contents.fp32_contents ?? [];
       mlpExpected(models.weights, [row(5)])
         .flat()
@@ -294,7 +304,7 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config (everything wi
     expect(
       sample(
         text,
-        'cairn_inference_requests_total{model="mlp",version="v2",protocol="grpc",code="200"}',
+        'cairn_inference_requests_total{model="mlp",version="v3",protocol="grpc",code="200"}',
       ),
     ).toBe(1);
   });
@@ -326,7 +336,7 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config (everything wi
     ).toBe(v1);
     expect(text).toContain('cairn_inference_requests_in_flight{model="mlp",version="v1"} 0');
     expect(
-      sample(text, 'cairn_model_load_duration_seconds{model="mlp",version="v2"}'),
+      sample(text, 'cairn_model_load_duration_seconds{model="mlp",version="v3"}'),
     ).toBeGreaterThan(0);
   });
 
