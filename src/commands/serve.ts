@@ -14,14 +14,15 @@ import { parseFilter } from '../modelkit/unpack-filter.js';
 import type { CommandContext } from './context.js';
 import { clientFor, openStore, type RemoteFlags } from './options.js';
 import { ADMIN_ROUTES, metricsRoute } from '../serve/admin.js';
-import { readServeConfig, type ModelConfig, type ServeConfig } from '../serve/config.js';
-import { startGrpcServer, type GrpcServer } from '../serve/grpc.js';
+import { readServeConfig, type ServeConfig } from '../serve/config.js';
+import type { GrpcServer } from '../serve/grpc.js';
 import { inferenceBackend } from '../serve/backend.js';
 import { createApp } from '../serve/http.js';
 import { ServingObserver } from '../serve/instrument.js';
 import type { Logger } from '../serve/logger.js';
 import { ServingMetrics } from '../serve/metrics.js';
 import { PredictionLog } from '../serve/prediction-log.js';
+import { reloadConfig, type ReloadResult } from '../serve/reload.js';
 import { TrafficRouter } from '../serve/traffic.js';
 import { loadConfigVersion, policyOf } from '../serve/config-models.js';
 import { createOnnxRuntime, preloadOnnxRuntime } from '../serve/onnx-runtime.js';
@@ -264,6 +265,8 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
   );
   let grpc: GrpcServer | undefined;
   if (o.grpcPort !== undefined) {
+    // grpc-js and the proto loader cost a third of a second: only when asked for.
+    const { startGrpcServer } = await import('../serve/grpc.js');
     grpc = await startGrpcServer(inferenceBackend(repo), { host: o.host, port: o.grpcPort }).catch(
       async (error: unknown) => {
         await server.drain(0);
@@ -304,7 +307,7 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
       reloading = reloading
         .catch(() => undefined)
         .then(() =>
-          reloadConfig(ctx, o, repo, current, async (file, m, label, source) => {
+          reloadConfig(o.config, ctx.cwd, repo, current, async (file, m, label, source) => {
             const served = await loadConfigVersion(
               { ...loadOptions, config: file },
               m,
@@ -321,92 +324,5 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
     [Symbol.asyncDispose]: async () => {
       await drain(0);
     },
-  };
-}
-
-/** What a reload did, per model. */
-export interface ReloadResult {
-  /** models whose traffic policy was replaced */
-  readonly traffic: readonly string[];
-  /** `model/version` loaded by this reload */
-  readonly loaded: readonly string[];
-  /** `model/version` unloaded by this reload (after their requests in flight) */
-  readonly unloaded: readonly string[];
-}
-
-/**
- * SIGHUP: re-reads the config; loads the versions (and models) it now declares, swaps every
- * config model's traffic policy, then unloads the versions (and models) it no longer declares
- * once their requests in flight are done. Every policy is checked before anything changes; a
- * version that fails to load leaves the traffic as it was. A label whose source changed keeps
- * its loaded runtime (unload and reload it, or restart, to pick up new bytes).
- */
-async function reloadConfig(
-  ctx: CommandContext,
-  o: ServeOptions,
-  repo: ModelRepository,
-  previous: { config: ServeConfig | undefined },
-  loadVersion: (
-    config: ServeConfig,
-    m: ModelConfig,
-    label: string,
-    source: string,
-  ) => Promise<ServedVersion>,
-): Promise<ReloadResult> {
-  if (o.config === undefined) return { traffic: [], loaded: [], unloaded: [] };
-  const config = await readServeConfig(o.config, ctx.cwd);
-  const policies = config.models.map((m) => policyOf(m));
-  const servedOf = (model: string) =>
-    repo
-      .all()
-      .filter((v) => v.model === model)
-      .map((v) => v.version);
-  const fromArgs = new Set(
-    repo
-      .all()
-      .map((v) => v.model)
-      .filter((name) => !(previous.config?.models.some((m) => m.name === name) ?? false)),
-  );
-  const clash = config.models.find((m) => fromArgs.has(m.name));
-  if (clash !== undefined)
-    throw new CairnError(
-      'serve-reload',
-      `${config.file}: model ${clash.name} is already served from a command-line SOURCE`,
-      { hint: 'Rename the model in the config, or restart without that SOURCE.' },
-    );
-  const added: ServedVersion[] = [];
-  try {
-    for (const m of config.models) {
-      const served = servedOf(m.name);
-      for (const [label, source] of m.versions) {
-        if (!served.includes(label)) added.push(await loadVersion(config, m, label, source));
-      }
-    }
-  } catch (error) {
-    await Promise.all(added.map((v) => v.runtime.close()));
-    throw error;
-  }
-  for (const v of added) repo.add(v);
-  for (const policy of policies) {
-    const router = repo.traffic(policy.model);
-    if (router === undefined) repo.setTraffic(new TrafficRouter(policy));
-    else router.set(policy);
-  }
-  const unloaded: string[] = [];
-  const going: Promise<unknown>[] = [];
-  for (const old of previous.config?.models ?? []) {
-    const now = config.models.find((m) => m.name === old.name);
-    for (const label of servedOf(old.name)) {
-      if (now?.versions.has(label) === true) continue;
-      unloaded.push(`${old.name}/${label}`);
-      going.push(repo.unload(old.name, label));
-    }
-  }
-  previous.config = config;
-  await Promise.all(going);
-  return {
-    traffic: policies.map((p) => p.model),
-    loaded: added.map((v) => `${v.model}/${v.version}`),
-    unloaded,
   };
 }
