@@ -44,6 +44,12 @@ export async function runServe(
     const drainMs = parseDuration(flags.drainTimeout);
     // Listen for signals before the line goes out: a supervisor may signal right after it.
     const signal = untilSignal();
+    // Also SIGHUP: its default would kill a server still loading; until it listens, it is ignored.
+    let reload = (): void => undefined;
+    const onHangup = (): void => {
+      reload();
+    };
+    process.on('SIGHUP', onHangup);
     const handle = await serve(ctx, {
       ...flags,
       sources,
@@ -67,7 +73,7 @@ export async function runServe(
       { url: handle.url, grpcPort: handle.grpcPort, models: handle.models.length },
       'listening',
     );
-    const reload = (): void => {
+    reload = (): void => {
       handle.reload().then(
         (result) => {
           logger.info(result, 'config reloaded');
@@ -80,9 +86,8 @@ export async function runServe(
         },
       );
     };
-    process.on('SIGHUP', reload);
     const got = await signal;
-    process.off('SIGHUP', reload);
+    process.off('SIGHUP', onHangup);
     logger.info({ signal: got }, 'draining');
     const result = await handle.drain(drainMs);
     if (!result.drained) {

@@ -409,6 +409,17 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config refusals', () 
     models.remove();
   });
 
+  it('names the gRPC port in the --json start line, and closes it on SIGTERM', async () => {
+    const { child, line } = await start(sandbox, ['--json', '--grpc-port', '0', models.mlp]);
+    const doc = JSON.parse(line) as { port: number; grpcPort: number };
+    expect(doc.grpcPort).toBeGreaterThan(0);
+    expect(doc.grpcPort).not.toBe(doc.port);
+    child.kill('SIGTERM');
+    const exit = await child.exited;
+    expect(exit.code, describeRun(['serve'], exit)).toBe(0);
+    expect(exit.stderr).toContain('"msg":"stopped"');
+  });
+
   it('refuses a model named both in the config and on the command line', async () => {
     fs.writeFileSync(
       sandbox.path('serve.yaml'),
