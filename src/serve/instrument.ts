@@ -15,6 +15,8 @@ export class ServingObserver implements AnswerObserver {
   readonly #logger: Logger | undefined;
   /** prediction logs by served version (a reload opens a new one) */
   readonly #logs = new Map<ServedVersion, PredictionLog>();
+  /** logs of retired versions still being flushed */
+  readonly #closing = new Set<Promise<void>>();
 
   constructor(metrics: ServingMetrics, logger?: Logger) {
     this.metrics = metrics;
@@ -59,10 +61,26 @@ export class ServingObserver implements AnswerObserver {
     }
   }
 
+  retired(served: ServedVersion, replaced: boolean): void {
+    const log = this.#logs.get(served);
+    this.#logs.delete(served);
+    if (log !== undefined) {
+      const closing = log.close().catch((error: unknown) => {
+        this.#logger?.error(
+          { model: served.model, version: served.version, err: error },
+          'prediction log close failed',
+        );
+      });
+      this.#closing.add(closing);
+      void closing.finally(() => this.#closing.delete(closing));
+    }
+    if (!replaced) this.metrics.forget({ model: served.model, version: served.version });
+  }
+
   /** Writes out every queued prediction record and closes the logs. */
   async close(): Promise<void> {
     const logs = [...this.#logs.values()];
     this.#logs.clear();
-    await Promise.all(logs.map((log) => log.close()));
+    await Promise.all([...logs.map((log) => log.close()), ...this.#closing]);
   }
 }

@@ -28,4 +28,9 @@ export interface AnswerObserver {
   /** Marks a request in flight on a version; the returned function ends it. */
   started(served: ServedVersion): () => void;
   answered(event: Answered): void;
+  /**
+   * A version was unloaded and closed; `replaced` when the same model and version are served
+   * again by a newer load (whose series must stay).
+   */
+  retired?(served: ServedVersion, replaced: boolean): void;
 }

@@ -188,5 +188,9 @@ export class ModelRepository {
       this.#idle.delete(served);
     }
     await served.runtime.close();
+    const replaced = this.all().some(
+      (v) => v.model === served.model && v.version === served.version,
+    );
+    this.#observer?.retired?.(served, replaced);
   }
 }

@@ -335,6 +335,8 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config (everything wi
       ),
     ).toBe(v1);
     expect(text).toContain('cairn_inference_requests_in_flight{model="mlp",version="v1"} 0');
+    // v2 was unloaded by the reload: its per-version series are gone.
+    expect(text).not.toContain('cairn_model_load_duration_seconds{model="mlp",version="v2"}');
     expect(
       sample(text, 'cairn_model_load_duration_seconds{model="mlp",version="v3"}'),
     ).toBeGreaterThan(0);
