@@ -18,6 +18,8 @@ const tensor = ({ datatype, data, shape }) => {
   return new ort.Tensor(type, ARRAYS[type].from(flat), shape);
 };
 const server = http.createServer((req, res) => {
+  // Any GET is a health probe (bench/serve.mjs times "spawn to ready" on GET /).
+  if (req.method === 'GET') return void res.end();
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', async () => {

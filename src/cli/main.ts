@@ -829,7 +829,7 @@ render
 // Serving (src/serve): runs until SIGTERM or SIGINT, then drains.
 withRegistryFlags(
   program
-    .command('serve <sources...>')
+    .command('serve [sources...]')
     .description(
       'serve ONNX models (files, Kitfile folders, ModelKits) over the Open Inference Protocol',
     )
@@ -838,6 +838,14 @@ withRegistryFlags(
     .option('--max-body <bytes>', 'largest request body', positiveInteger, 64 * 1024 * 1024)
     .option('--drain-timeout <duration>', 'how long requests may finish after SIGTERM', '30s')
     .option('--threads <n>', 'ONNX Runtime threads per model (default: cores)', positiveInteger)
+    .option('--config <file>', 'serve.yaml: models, versions, runtimes, batching, traffic')
+    .option(
+      '--grpc-port <port>',
+      'also serve OIP over gRPC (0 picks a free port)',
+      nonNegativeInteger,
+    )
+    .option('--log-sample <share>', 'share of requests the prediction log records (0 to 1)', Number)
+    .option('--log-dir <dir>', 'where prediction logs go (default .cairn/predictions)')
     .addOption(kitopsOption()),
 ).action(async (sources: string[], opts: ServeFlags, command: Command) => {
   const flags = command.optsWithGlobals<GlobalFlags>();

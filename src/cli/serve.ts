@@ -12,6 +12,10 @@ export interface ServeFlags extends RemoteFlags {
   maxBody: number;
   drainTimeout: string;
   threads?: number;
+  config?: string;
+  grpcPort?: number;
+  logSample?: number;
+  logDir?: string;
 }
 
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -35,16 +39,23 @@ export async function runServe(
 ): Promise<number> {
   try {
     const { serve, parseDuration } = await import('../commands/serve.js');
+    const { createLogger } = await import('../serve/logger.js');
+    const logger = createLogger({ base: { component: 'serve' } });
     const drainMs = parseDuration(flags.drainTimeout);
     // Listen for signals before the line goes out: a supervisor may signal right after it.
     const signal = untilSignal();
+    // Also SIGHUP: its default would kill a server still loading; until it listens, it is ignored.
+    let reload = (): void => undefined;
+    const onHangup = (): void => {
+      reload();
+    };
+    process.on('SIGHUP', onHangup);
     const handle = await serve(ctx, {
       ...flags,
       sources,
+      logger,
       onError: (error) => {
-        process.stderr.write(
-          `error: internal: ${error instanceof Error ? error.message : String(error)}\n`,
-        );
+        logger.error({ err: error }, 'internal error');
       },
     });
     done();
@@ -53,17 +64,38 @@ export async function runServe(
           url: handle.url,
           host: handle.host,
           port: handle.port,
+          ...(handle.grpcPort === undefined ? {} : { grpcPort: handle.grpcPort }),
           models: handle.models,
         })
-      : `listening on ${handle.url}`;
+      : `listening on ${handle.url}${handle.grpcPort === undefined ? '' : ` (grpc ${handle.host}:${handle.grpcPort})`}`;
     process.stdout.write(`${line}\n`);
-    await signal;
+    logger.info(
+      { url: handle.url, grpcPort: handle.grpcPort, models: handle.models.length },
+      'listening',
+    );
+    reload = (): void => {
+      handle.reload().then(
+        (result) => {
+          logger.info(result, 'config reloaded');
+        },
+        (error: unknown) => {
+          logger.error(
+            { reason: error instanceof Error ? error.message : String(error) },
+            'reload refused',
+          );
+        },
+      );
+    };
+    const got = await signal;
+    process.off('SIGHUP', onHangup);
+    logger.info({ signal: got }, 'draining');
     const result = await handle.drain(drainMs);
     if (!result.drained) {
       process.stderr.write(
         `warning: ${result.abandoned} request(s) were still running after --drain-timeout ${flags.drainTimeout}\n`,
       );
     }
+    logger.info({ drained: result.drained }, 'stopped');
     return 0;
   } catch (error) {
     done();

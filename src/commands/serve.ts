@@ -1,8 +1,11 @@
 /**
- * `cairn serve SOURCE...`: resolves each source, creates one ONNX Runtime session per model
- * version, and starts the Open Inference Protocol server. Returns a handle (port, models,
- * drain); the CLI prints the listening line and drains on SIGTERM.
+ * `cairn serve [--config FILE] [SOURCE...]`: resolves each source and each config version,
+ * loads one runtime per model version, puts traffic policies, metrics and prediction logs on
+ * the repository, and starts the Open Inference Protocol server over REST (and gRPC when asked).
+ * Returns a handle (ports, models, reload, drain); the CLI prints the listening line, reloads
+ * on SIGHUP and drains on SIGTERM.
  */
+import path from 'node:path';
 import { directIoAllowed } from '../core/direct-io.js';
 import { CairnError } from '../core/errors.js';
 import { pullChain } from '../modelkit/remote.js';
@@ -10,7 +13,18 @@ import { loadStoredModelKit, unpackChain, unpackMaxRatio } from '../modelkit/unp
 import { parseFilter } from '../modelkit/unpack-filter.js';
 import type { CommandContext } from './context.js';
 import { clientFor, openStore, type RemoteFlags } from './options.js';
+import { ADMIN_ROUTES, metricsRoute } from '../serve/admin.js';
+import { readServeConfig, type ServeConfig } from '../serve/config.js';
+import type { GrpcServer } from '../serve/grpc.js';
+import { inferenceBackend } from '../serve/backend.js';
 import { createApp } from '../serve/http.js';
+import { ServingObserver } from '../serve/instrument.js';
+import type { Logger } from '../serve/logger.js';
+import { ServingMetrics } from '../serve/metrics.js';
+import { PredictionLog } from '../serve/prediction-log.js';
+import { reloadConfig, type ReloadResult } from '../serve/reload.js';
+import { TrafficRouter } from '../serve/traffic.js';
+import { loadConfigVersion, policyOf } from '../serve/config-models.js';
 import { createOnnxRuntime, preloadOnnxRuntime } from '../serve/onnx-runtime.js';
 import { ModelRepository } from '../serve/repository.js';
 import type { Route } from '../serve/routes.js';
@@ -30,6 +44,15 @@ export interface ServeOptions extends RemoteFlags {
   /** extra HTTP routes (metrics and other extensions) */
   routes?: readonly Route[];
   onError?: (error: unknown) => void;
+  /** a serve.yaml (see docs/serving.md), relative to cwd */
+  config?: string;
+  /** also serve OIP over gRPC on this port (0: a free one) */
+  grpcPort?: number;
+  /** share of requests each version's prediction log records, 0 to 1 (overrides the config) */
+  logSample?: number;
+  /** where prediction logs go, one folder per model version; default .cairn/predictions */
+  logDir?: string;
+  logger?: Logger;
 }
 
 export interface ServedModel {
@@ -45,6 +68,11 @@ export interface ServeHandle extends AsyncDisposable {
   readonly url: string;
   readonly models: readonly ServedModel[];
   readonly repo: ModelRepository;
+  readonly metrics: ServingMetrics;
+  /** the gRPC port, when --grpc-port was given */
+  readonly grpcPort?: number;
+  /** Re-reads --config: loads new versions, swaps traffic policies, unloads dropped versions. */
+  reload(): Promise<ReloadResult>;
   drain(timeoutMs: number): Promise<DrainResult>;
 }
 
@@ -94,15 +122,51 @@ function modelKitAccess(ctx: CommandContext, o: RemoteFlags): ModelKitAccess {
   };
 }
 
+/** `sha256:abc` as a folder name. */
+const folderOf = (version: string): string => version.replace(/[^A-Za-z0-9._-]/g, '-');
+
 export async function serve(ctx: CommandContext, o: ServeOptions): Promise<ServeHandle> {
   const access = modelKitAccess(ctx, o);
-  if (o.sources.length === 0)
+  const config: ServeConfig | undefined =
+    o.config === undefined ? undefined : await readServeConfig(o.config, ctx.cwd);
+  if (o.sources.length === 0 && config === undefined)
     throw new CairnError('no-source', 'nothing to serve', {
-      hint: 'Name an .onnx file, a folder with a Kitfile, or a ModelKit reference.',
+      hint: 'Name an .onnx file, a folder with a Kitfile, or a ModelKit reference, or pass --config serve.yaml.',
+    });
+  if (o.logSample !== undefined && !(o.logSample >= 0 && o.logSample <= 1))
+    throw new CairnError('bad-flag', `--log-sample ${o.logSample} is not between 0 and 1`, {
+      hint: 'Give the share of requests to record, like 0.1.',
     });
   preloadOnnxRuntime();
+  const metrics = new ServingMetrics();
+  const observer = new ServingObserver(metrics, o.logger);
+  const logDir = path.resolve(ctx.cwd, o.logDir ?? path.join('.cairn', 'predictions'));
+  const openLog = (
+    served: ServedVersion,
+    sample: number | undefined,
+    sizes?: { maxBytes: number; keep: number },
+  ): void => {
+    if (sample === undefined || sample <= 0) return;
+    observer.logTo(
+      served,
+      PredictionLog.open({
+        dir: path.join(logDir, served.model, folderOf(served.version)),
+        model: served.model,
+        version: served.version,
+        digest: served.digest,
+        sample,
+        ...(sizes ?? {}),
+        onError: (error) =>
+          o.logger?.error(
+            { model: served.model, version: served.version, err: error },
+            'prediction log write failed',
+          ),
+      }),
+    );
+  };
   const origins = new Map<string, string>();
   const load = async (arg: string): Promise<ServedVersion> => {
+    const started = performance.now();
     const source = await resolveSource(access, arg);
     const runtime = await createOnnxRuntime({
       bytes: source.bytes,
@@ -110,7 +174,13 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
       ...(o.threads === undefined ? {} : { threads: o.threads }),
     });
     origins.set(source.name, splitNamed(arg).source);
-    return { model: source.name, version: source.version, digest: source.digest, runtime };
+    const served = { model: source.name, version: source.version, digest: source.digest, runtime };
+    metrics.observeLoad(
+      { model: served.model, version: served.version },
+      (performance.now() - started) / 1000,
+    );
+    openLog(served, o.logSample);
+    return served;
   };
   const repo = new ModelRepository(async (name, source) => {
     const from = source ?? origins.get(name);
@@ -120,10 +190,41 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
       });
     return load(`${name}=${from}`);
   });
+  repo.observe(observer);
+  const loadOptions = {
+    access,
+    metrics,
+    ...(o.threads === undefined ? {} : { threads: o.threads }),
+    ...(o.logger === undefined ? {} : { logger: o.logger }),
+  };
   try {
+    for (const m of config?.models ?? []) {
+      const policy = policyOf(m);
+      for (const [label, source] of m.versions) {
+        const served = await loadConfigVersion(
+          { ...loadOptions, config: config as ServeConfig },
+          m,
+          label,
+          source,
+        );
+        repo.add(served);
+        openLog(served, o.logSample ?? m.log?.sample, m.log);
+        origins.set(m.name, source);
+      }
+      repo.setTraffic(new TrafficRouter(policy));
+    }
+    const fromConfig = new Set(config?.models.map((m) => m.name));
     // One at a time: each session already uses every core.
     for (const arg of o.sources) {
       const served = await load(arg);
+      if (fromConfig.has(served.model)) {
+        await served.runtime.close();
+        throw new CairnError(
+          'duplicate-model',
+          `${arg} is model ${served.model}, which ${config?.file ?? '--config'} also declares`,
+          { hint: 'Serve it from one place: drop the argument or rename it with NAME=SOURCE.' },
+        );
+      }
       if (repo.all().some((v) => v.model === served.model && v.version === served.version)) {
         await served.runtime.close();
         throw new CairnError(
@@ -138,17 +239,19 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
     }
   } catch (error) {
     await repo.close();
+    await observer.close();
     throw error;
   }
   const listener = createApp({
     repo,
     maxBody: o.maxBody,
-    ...(o.routes === undefined ? {} : { routes: o.routes }),
+    routes: [metricsRoute(metrics), ...ADMIN_ROUTES, ...(o.routes ?? [])],
     ...(o.onError === undefined ? {} : { onError: o.onError }),
   });
   const server = await startServer({ listener, repo, host: o.host, port: o.port }).catch(
     async (error: unknown) => {
       await repo.close();
+      await observer.close();
       const code = (error as { code?: string }).code;
       throw new CairnError(
         'listen-failed',
@@ -160,19 +263,66 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
       );
     },
   );
+  let grpc: GrpcServer | undefined;
+  if (o.grpcPort !== undefined) {
+    // grpc-js and the proto loader cost a third of a second: only when asked for.
+    const { startGrpcServer } = await import('../serve/grpc.js');
+    grpc = await startGrpcServer(inferenceBackend(repo), { host: o.host, port: o.grpcPort }).catch(
+      async (error: unknown) => {
+        await server.drain(0);
+        await observer.close();
+        throw new CairnError(
+          'listen-failed',
+          `cannot serve gRPC on ${o.host}:${o.grpcPort}: ${error instanceof Error ? error.message : String(error)}`,
+          { hint: 'Pick another --grpc-port (0 picks a free one).', cause: error },
+        );
+      },
+    );
+  }
   const models = repo.all().map((v) => ({
     name: v.model,
     version: v.version,
     digest: v.digest,
     source: origins.get(v.model) ?? '',
   }));
+  let drained: Promise<DrainResult> | undefined;
+  const current = { config };
+  let reloading: Promise<ReloadResult> = Promise.resolve({ traffic: [], loaded: [], unloaded: [] });
+  const drain = (timeoutMs: number): Promise<DrainResult> =>
+    (drained ??= (async () => {
+      const [result] = await Promise.all([server.drain(timeoutMs), grpc?.close(timeoutMs)]);
+      await observer.close();
+      return result;
+    })());
   return {
     host: server.host,
     port: server.port,
     url: server.url,
     models,
     repo,
-    drain: (timeoutMs) => server.drain(timeoutMs),
-    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
+    metrics,
+    ...(grpc === undefined ? {} : { grpcPort: grpc.port }),
+    reload: () => {
+      // One reload at a time: a second SIGHUP waits for the first.
+      reloading = reloading
+        .catch(() => undefined)
+        .then(() =>
+          reloadConfig(o.config, ctx.cwd, repo, current, async (file, m, label, source) => {
+            const served = await loadConfigVersion(
+              { ...loadOptions, config: file },
+              m,
+              label,
+              source,
+            );
+            openLog(served, o.logSample ?? m.log?.sample, m.log);
+            return served;
+          }),
+        );
+      return reloading;
+    },
+    drain,
+    [Symbol.asyncDispose]: async () => {
+      await drain(0);
+    },
   };
 }

@@ -116,6 +116,7 @@ export type ErrorCode =
   | 'duplicate-model'
   | 'unknown-model'
   | 'listen-failed'
+  | 'serve-reload'
   // Deployment (environments, GitOps, rendering)
   | 'environment-missing'
   | 'nothing-to-commit'

@@ -3,9 +3,12 @@
  * place: the same version pick, readiness check, validation and in-flight counting for REST,
  * KServe V1 and gRPC (whose `InferenceBackend` interface `inferenceBackend` satisfies).
  */
+import type { Protocol } from './metrics.js';
+import type { Answered, AnswerObserver } from './observe.js';
 import type { ModelRepository } from './repository.js';
 import { validateRequest } from './validate.js';
 import {
+  HTTP_STATUS,
   InferError,
   type InferRequest,
   type InferResponse,
@@ -32,26 +35,116 @@ export function metadataOf(repo: ModelRepository, served: ServedVersion): ModelM
   return { name: served.model, versions, platform, inputs, outputs };
 }
 
+/** How a request arrived: its front end and where the repository routed it. */
+export interface ExecuteOptions {
+  readonly protocol: Protocol;
+  readonly signal?: AbortSignal;
+  /** a version that also gets the request once the answer is ready; its result is dropped */
+  readonly shadow?: ServedVersion;
+}
+
 /**
  * Runs a request on a picked version, counted in flight from before its body is decoded
  * (`decode` may still be reading it) until the outputs are back, so an unload waits for it.
+ * The repository's observer hears about the answer (and about the shadow copy's, later).
  */
 export async function execute(
   repo: ModelRepository,
   served: ServedVersion,
   decode: () => InferRequest | Promise<InferRequest>,
-  signal?: AbortSignal,
+  o: ExecuteOptions,
 ): Promise<{ request: InferRequest; outputs: readonly Tensor[] }> {
   const release = repo.track(served);
+  const observer = repo.observer;
+  const ended = observer?.started(served);
+  const started = performance.now();
+  let request: InferRequest | undefined;
+  let inferStarted: number | undefined;
+  const answered = (status: number, outputs?: readonly Tensor[], error?: unknown): void => {
+    if (observer === undefined) return;
+    const now = performance.now();
+    tell(observer, {
+      served,
+      protocol: o.protocol,
+      status,
+      shadow: false,
+      totalSeconds: (now - started) / 1000,
+      ...(inferStarted === undefined ? {} : { inferSeconds: (now - inferStarted) / 1000 }),
+      ...(request === undefined ? {} : { request }),
+      ...(outputs === undefined ? {} : { outputs }),
+      ...(error === undefined ? {} : { error }),
+    });
+  };
   try {
     if (!served.runtime.ready())
       throw new InferError('unavailable', `model "${served.model}" is not ready`);
-    const request = await decode();
+    request = await decode();
     validateRequest(request, served.runtime.inputs, served.runtime.outputs);
-    return { request, outputs: await served.runtime.infer(request, signal) };
+    inferStarted = performance.now();
+    const outputs = await served.runtime.infer(request, o.signal);
+    answered(200, outputs);
+    if (o.shadow !== undefined) mirror(repo, o.shadow, request, o.protocol);
+    return { request, outputs };
+  } catch (error) {
+    answered(error instanceof InferError ? HTTP_STATUS[error.reason] : 500, undefined, error);
+    throw error;
   } finally {
+    ended?.();
     release();
   }
+}
+
+/** Reports an answer; a failing observer must never fail the request it observes. */
+function tell(observer: AnswerObserver, event: Answered): void {
+  try {
+    observer.answered(event);
+  } catch {
+    // Metrics and logs are best effort; the answer stands.
+  }
+}
+
+/** Sends a copy of an answered request to the shadow version, after the caller has its answer. */
+function mirror(
+  repo: ModelRepository,
+  shadow: ServedVersion,
+  request: InferRequest,
+  protocol: Protocol,
+): void {
+  const release = repo.track(shadow);
+  const observer = repo.observer;
+  setImmediate(() => {
+    const started = performance.now();
+    const report = (status: number, outputs?: readonly Tensor[], error?: unknown): void => {
+      if (observer === undefined) return;
+      tell(observer, {
+        served: shadow,
+        protocol,
+        status,
+        shadow: true,
+        totalSeconds: (performance.now() - started) / 1000,
+        inferSeconds: (performance.now() - started) / 1000,
+        request,
+        ...(outputs === undefined ? {} : { outputs }),
+        ...(error === undefined ? {} : { error }),
+      });
+    };
+    Promise.resolve()
+      .then(() => {
+        if (!shadow.runtime.ready())
+          throw new InferError('unavailable', `model "${shadow.model}" is not ready`);
+        validateRequest(request, shadow.runtime.inputs, shadow.runtime.outputs);
+        return shadow.runtime.infer(request);
+      })
+      .then(
+        (outputs) => {
+          report(200, outputs);
+        },
+        (error: unknown) => {
+          report(error instanceof InferError ? HTTP_STATUS[error.reason] : 500, undefined, error);
+        },
+      )
+      .finally(release);
+  });
 }
 
 /** The repository as the gRPC front end's `InferenceBackend`. */
@@ -70,8 +163,12 @@ export function inferenceBackend(repo: ModelRepository) {
       request: InferRequest,
       signal: AbortSignal,
     ): Promise<InferResponse> => {
-      const served = repo.pick(name, version);
-      const { outputs } = await execute(repo, served, () => request, signal);
+      const { served, shadow } = repo.route(name, version);
+      const { outputs } = await execute(repo, served, () => request, {
+        protocol: 'grpc',
+        signal,
+        ...(shadow === undefined ? {} : { shadow }),
+      });
       return { modelName: served.model, modelVersion: served.version, id: request.id, outputs };
     },
   };

@@ -114,6 +114,11 @@ export class ServingMetrics {
     this.#batch.observe({ model: labels.model, version: labels.version }, rows);
   }
 
+  /** Records one request's wait for a batch (the batcher knows it; the front end does not). */
+  observeQueue(labels: ModelLabels, seconds: number): void {
+    this.#queue.observe({ model: labels.model, version: labels.version }, seconds);
+  }
+
   /** Records how long loading a model version took. */
   observeLoad(labels: ModelLabels, seconds: number): void {
     this.#load.set({ model: labels.model, version: labels.version }, seconds);

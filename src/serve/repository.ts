@@ -5,10 +5,18 @@
  * version stops being picked at once and is closed only when its last request has finished.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { AnswerObserver } from './observe.js';
+import type { TrafficRouter } from './traffic.js';
 import { InferError, type ServedVersion } from './types.js';
 
 /** Loads a model by name, from `source` or else from wherever it was loaded before. */
 export type Loader = (name: string, source: string | undefined) => Promise<ServedVersion>;
+
+/** Where one request goes: the version that answers, and one that gets a mirrored copy. */
+export interface Routed {
+  readonly served: ServedVersion;
+  readonly shadow?: ServedVersion;
+}
 
 /** One row of the repository index (the shape Triton's index reports). */
 export interface IndexEntry {
@@ -26,6 +34,9 @@ export class ModelRepository {
   /** models that were unloaded, remembered for the index and a later load */
   readonly #unloaded = new Set<string>();
   readonly #loader: Loader | undefined;
+  /** models whose unversioned requests a traffic policy splits */
+  readonly #traffic = new Map<string, TrafficRouter>();
+  #observer: AnswerObserver | undefined;
 
   constructor(loader?: Loader) {
     this.#loader = loader;
@@ -57,12 +68,46 @@ export class ModelRepository {
   }
 
   /**
-   * The version that answers a request: the one named, else the latest loaded. Headers are
-   * for routers that split traffic; this one ignores them.
+   * The version that answers a request: the one named, else the one the model's traffic policy
+   * routes `headers` to (split, sticky or pinned), else the latest loaded.
    */
-  pick(model: string, version?: string, _headers?: IncomingHttpHeaders): ServedVersion {
+  pick(model: string, version?: string, headers?: IncomingHttpHeaders): ServedVersion {
+    return this.route(model, version, headers).served;
+  }
+
+  /** `pick`, plus the version that should get a mirrored copy (never for an explicit version). */
+  route(model: string, version?: string, headers: IncomingHttpHeaders = {}): Routed {
     const versions = this.versions(model);
-    if (version === undefined) return versions[versions.length - 1] as ServedVersion;
+    if (version !== undefined) return { served: this.#named(model, versions, version) };
+    const router = this.#traffic.get(model);
+    if (router === undefined) return { served: versions[versions.length - 1] as ServedVersion };
+    const decided = router.route(headers);
+    const served = this.#named(model, versions, decided.primary);
+    if (decided.shadow === undefined) return { served };
+    const shadow = versions.find((v) => v.version === decided.shadow);
+    return shadow === undefined ? { served } : { served, shadow };
+  }
+
+  /** Who is told about every inference answered (metrics, prediction log); one at a time. */
+  get observer(): AnswerObserver | undefined {
+    return this.#observer;
+  }
+
+  observe(observer: AnswerObserver): void {
+    this.#observer = observer;
+  }
+
+  /** Routes the unversioned requests of `router.policy.model` through it (replacing any). */
+  setTraffic(router: TrafficRouter): void {
+    this.#traffic.set(router.policy.model, router);
+  }
+
+  /** The traffic router of a model, if its requests are split. */
+  traffic(model: string): TrafficRouter | undefined {
+    return this.#traffic.get(model);
+  }
+
+  #named(model: string, versions: readonly ServedVersion[], version: string): ServedVersion {
     const found = versions.find((v) => v.version === version);
     if (found === undefined) {
       throw new InferError(
@@ -143,5 +188,9 @@ export class ModelRepository {
       this.#idle.delete(served);
     }
     await served.runtime.close();
+    const replaced = this.all().some(
+      (v) => v.model === served.model && v.version === served.version,
+    );
+    this.#observer?.retired?.(served, replaced);
   }
 }

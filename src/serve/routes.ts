@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { readBody, inferenceHeaderLength } from './http-body.js';
 import { decodeInferRequest, encodeInferResponse } from './infer-codec.js';
 import { decodePredict, encodePredictions } from './kserve-v1.js';
+import type { Protocol } from './metrics.js';
 import type { ModelRepository } from './repository.js';
 import { execute, EXTENSIONS, metadataOf, SERVER_NAME, SERVER_VERSION } from './backend.js';
 import { InferError, type InferRequest, type ServedVersion } from './types.js';
@@ -33,7 +34,7 @@ export interface Reply {
 }
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   pattern: RegExp;
   handler: (c: RouteContext) => Promise<Reply> | Reply;
 }
@@ -46,14 +47,21 @@ const pickFor = (c: RouteContext): ServedVersion => {
   return served;
 };
 
-/** Reads, decodes and runs a request on the version the route names. */
-async function run(c: RouteContext, decode: (body: Buffer, served: ServedVersion) => InferRequest) {
-  const served = pickFor(c);
+/** Reads, decodes and runs a request on the version the route names (or traffic picks). */
+async function run(
+  c: RouteContext,
+  protocol: Protocol,
+  decode: (body: Buffer, served: ServedVersion) => InferRequest,
+) {
+  const [name, version] = c.params;
+  if (name === undefined) throw new Error('Internal error: route without a model name');
+  const { served, shadow } = c.repo.route(name, version, c.req.headers);
+  c.answered = served;
   const done = await execute(
     c.repo,
     served,
     async () => decode(await readBody(c.req, c.maxBody), served),
-    c.signal,
+    { protocol, signal: c.signal, ...(shadow === undefined ? {} : { shadow }) },
   );
   return { ...done, served };
 }
@@ -114,7 +122,7 @@ export const ROUTES: readonly Route[] = [
     pattern: new RegExp(`^${M}/infer$`),
     handler: async (c) => {
       const header = inferenceHeaderLength(c.req);
-      const { request, outputs, served } = await run(c, (body) =>
+      const { request, outputs, served } = await run(c, 'rest', (body) =>
         decodeInferRequest(body, header, c.requestId),
       );
       const response = {
@@ -171,7 +179,7 @@ export const ROUTES: readonly Route[] = [
     method: 'POST',
     pattern: /^\/v1\/models\/([^/:]+):predict$/,
     handler: async (c) => {
-      const { outputs } = await run(c, (body, served) =>
+      const { outputs } = await run(c, 'v1', (body, served) =>
         decodePredict(parseJson(body), served.runtime.inputs, c.requestId),
       );
       return { status: 200, json: { predictions: encodePredictions(outputs) } };

@@ -100,14 +100,14 @@ describe('sticky assignment', () => {
 describe('pinning', () => {
   it('sends a request naming a version there, whatever the weights', () => {
     const policy = trafficPolicy('iris', { weights: { v1: 100 } }, VERSIONS);
-    expect(route(policy, { 'cairn-version': 'v3' })).toEqual({ primary: 'v3', reason: 'pinned' });
+    expect(route(policy, { 'x-model-version': 'v3' })).toEqual({ primary: 'v3', reason: 'pinned' });
     const custom = trafficPolicy('iris', { weights: { v1: 100 }, pinHeader: 'X-Pin' }, VERSIONS);
     expect(route(custom, { 'x-pin': 'v2' }).primary).toBe('v2');
   });
 
   it('answers not-found for a pin to a version that is not served', () => {
     const policy = trafficPolicy('iris', { weights: { v1: 100 } }, VERSIONS);
-    const attempt = () => route(policy, { 'cairn-version': 'v9' });
+    const attempt = () => route(policy, { 'x-model-version': 'v9' });
     expect(attempt).toThrow(InferError);
     expect(attempt).toThrow(/model iris has no version v9; served versions: v1, v2, v3/);
   });
@@ -133,7 +133,7 @@ describe('shadow', () => {
     }
     const sigma = Math.sqrt(n * 0.25 * 0.75);
     expect(Math.abs(shadowed - n * 0.25)).toBeLessThan(3 * sigma);
-    expect(route(policy, { 'cairn-version': 'v2' }, () => 0).shadow).toBeUndefined();
+    expect(route(policy, { 'x-model-version': 'v2' }, () => 0).shadow).toBeUndefined();
   });
 });
 

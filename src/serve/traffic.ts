@@ -15,7 +15,7 @@ export interface TrafficConfig {
   readonly stickyHeader?: string;
   /** cookie whose value keeps one caller on one version (used when the header is absent) */
   readonly stickyCookie?: string;
-  /** request header naming the version to use, bypassing the split (default `cairn-version`) */
+  /** request header naming the version to use, bypassing the split (default `x-model-version`, the header responses name the answering version in) */
   readonly pinHeader?: string;
   /** mirror `percent` of requests to `version`; its answers are discarded by the caller */
   readonly shadow?: { readonly version: string; readonly percent: number };
@@ -132,7 +132,7 @@ export function route(
     return shadow === undefined ? { primary, reason } : { primary, shadow, reason };
   };
 
-  const pinned = header(headers, policy.config.pinHeader ?? 'cairn-version');
+  const pinned = header(headers, policy.config.pinHeader ?? 'x-model-version');
   if (pinned !== undefined) {
     if (!policy.versions.has(pinned)) {
       throw new InferError(
