@@ -38,6 +38,13 @@ export interface ServingMetricsOptions {
   readonly processMetrics?: boolean;
 }
 
+interface RequestSeries {
+  readonly requests: { inc(): void };
+  readonly total: { observe(value: number): void };
+  readonly queue: { observe(value: number): void };
+  readonly infer: { observe(value: number): void };
+}
+
 /** Serving metrics of one server. */
 export class ServingMetrics {
   readonly registry = new Registry();
@@ -102,11 +109,32 @@ export class ServingMetrics {
 
   /** Counts one answered request and records its latencies. */
   observeRequest(o: RequestObservation): void {
-    const model = { model: o.model, version: o.version };
-    this.#requests.inc({ ...model, protocol: o.protocol, code: String(o.status) });
-    this.#total.observe({ ...model, protocol: o.protocol }, o.totalSeconds);
-    if (o.queueSeconds !== undefined) this.#queue.observe(model, o.queueSeconds);
-    if (o.inferSeconds !== undefined) this.#infer.observe(model, o.inferSeconds);
+    const series = this.#series(o);
+    series.requests.inc();
+    series.total.observe(o.totalSeconds);
+    if (o.queueSeconds !== undefined) series.queue.observe(o.queueSeconds);
+    if (o.inferSeconds !== undefined) series.infer.observe(o.inferSeconds);
+  }
+
+  /**
+   * The children of one label set, made once: prom-client validates and hashes labels on every
+   * `observe({...})`, which is a measurable share of a small model's request on the hot path.
+   */
+  readonly #children = new Map<string, RequestSeries>();
+
+  #series(o: RequestObservation): RequestSeries {
+    const key = `${o.model}\0${o.version}\0${o.protocol}\0${String(o.status)}`;
+    let series = this.#children.get(key);
+    if (series === undefined) {
+      series = {
+        requests: this.#requests.labels(o.model, o.version, o.protocol, String(o.status)),
+        total: this.#total.labels(o.model, o.version, o.protocol),
+        queue: this.#queue.labels(o.model, o.version),
+        infer: this.#infer.labels(o.model, o.version),
+      };
+      this.#children.set(key, series);
+    }
+    return series;
   }
 
   /** Records one runtime execution of `rows` rows. */
@@ -138,6 +166,8 @@ export class ServingMetrics {
 
   /** Drops the per-version series of a version that was unloaded (its counters restart at 0). */
   forget(labels: ModelLabels): void {
+    const prefix = `${labels.model}\0${labels.version}\0`;
+    for (const k of this.#children.keys()) if (k.startsWith(prefix)) this.#children.delete(k);
     const key = { model: labels.model, version: labels.version };
     for (const metric of [this.#queue, this.#infer, this.#batch, this.#inFlight, this.#load]) {
       metric.remove(key);
