@@ -3,7 +3,6 @@
  * with its declared inputs and outputs reported as OIP tensor specs. onnxruntime-node is
  * imported here only, so nothing but `cairn serve` pays for loading it.
  */
-import os from 'node:os';
 import type * as ort from 'onnxruntime-node';
 import { CairnError } from '../core/errors.js';
 import {
@@ -95,7 +94,9 @@ export async function createOnnxRuntime(o: OnnxRuntimeOptions): Promise<ModelRun
   let session: ort.InferenceSession;
   try {
     session = await runtime.InferenceSession.create(o.bytes, {
-      intraOpNumThreads: o.threads ?? os.availableParallelism(),
+      // Without --threads, ONNX Runtime sizes its own pool (physical cores); forcing one thread
+      // per logical CPU halved small-model throughput on a 2-vCPU machine (docs/benchmarks.md).
+      ...(o.threads === undefined ? {} : { intraOpNumThreads: o.threads }),
       interOpNumThreads: 1,
       executionMode: 'sequential',
       // Run failures come back as errors the client gets; ORT's own log would repeat them.
