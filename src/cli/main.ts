@@ -837,7 +837,11 @@ withRegistryFlags(
     .option('--port <port>', 'port to listen on (0 picks a free one)', nonNegativeInteger, 8080)
     .option('--max-body <bytes>', 'largest request body', positiveInteger, 64 * 1024 * 1024)
     .option('--drain-timeout <duration>', 'how long requests may finish after SIGTERM', '30s')
-    .option('--threads <n>', 'ONNX Runtime threads per model (default: ONNX Runtime'\''s choice)', positiveInteger)
+    .option(
+      '--threads <n>',
+      'ONNX Runtime threads per model (default: its own choice)',
+      positiveInteger,
+    )
     .option('--config <file>', 'serve.yaml: models, versions, runtimes, batching, traffic')
     .option(
       '--grpc-port <port>',
