@@ -3,6 +3,7 @@
  * original field names, 64-bit integers as decimal strings, bytes as Buffers) and Cairn's
  * decoded Tensor: typed `contents` or little-endian `raw_*_contents`, both directions.
  */
+import { TYPED_ARRAY } from './dtype.js';
 import type { Datatype, Parameters, Tensor, TensorData } from './types.js';
 import { DATATYPES, InferError } from './types.js';
 
@@ -35,22 +36,6 @@ export interface WireTensor {
 }
 
 type Numeric = Exclude<TensorData, readonly Uint8Array[]>;
-type NumericCtor = (new (length: number) => Numeric) & { BYTES_PER_ELEMENT: number };
-
-const ARRAY: Record<Exclude<Datatype, 'BYTES'>, NumericCtor> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-};
 
 /** The typed contents field each datatype travels in; FP16 has none. */
 const FIELD: Record<Datatype, keyof WireContents | undefined> = {
@@ -108,7 +93,7 @@ function fromContents(
     throw bad(`${where}: ${datatype} has no typed contents; send it in raw_input_contents`);
   const values = contents?.[field] ?? [];
   if (datatype === 'BYTES') return (values as Buffer[]).map((b) => new Uint8Array(b));
-  const Ctor = ARRAY[datatype];
+  const Ctor = TYPED_ARRAY[datatype];
   const out = new Ctor(values.length);
   if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
     (values as string[]).forEach((v, i) => (out[i] = BigInt(v)));
@@ -138,7 +123,7 @@ function fromRaw(datatype: Datatype, raw: Buffer, count: number, where: string):
     }
     return elements;
   }
-  const Ctor = ARRAY[datatype];
+  const Ctor = TYPED_ARRAY[datatype];
   const expected = count * Ctor.BYTES_PER_ELEMENT;
   if (raw.length !== expected) {
     throw bad(
