@@ -40,7 +40,8 @@ export {
 } from './commands/serve.js';
 export { ModelRepository, type Loader, type IndexEntry } from './serve/repository.js';
 export { createApp, type AppOptions } from './serve/http.js';
-export { execute, inferenceBackend, metadataOf, type ModelMetadata } from './serve/backend.js';
+export { execute, inferenceBackend, metadataOf } from './serve/backend.js';
+export type { ModelMetadata } from './serve/types.js';
 export type { Route, RouteContext, Reply } from './serve/routes.js';
 export * from './serve/types.js';
 export type { ReproEvent, ReproSink, StageFailure } from './pipeline/events.js';

@@ -3,6 +3,7 @@
  * place: the same version pick, readiness check, validation and in-flight counting for REST,
  * KServe V1 and gRPC (whose `InferenceBackend` interface `inferenceBackend` satisfies).
  */
+import { CAIRN_VERSION } from '../core/version.js';
 import type { Protocol } from './metrics.js';
 import type { Answered, AnswerObserver } from './observe.js';
 import type { ModelRepository } from './repository.js';
@@ -13,21 +14,13 @@ import {
   type InferRequest,
   type InferResponse,
   type ServedVersion,
+  type ModelMetadata,
   type Tensor,
-  type TensorSpec,
 } from './types.js';
 
 export const SERVER_NAME = 'cairn';
-export const SERVER_VERSION = '0.1.0';
+export const SERVER_VERSION = CAIRN_VERSION;
 export const EXTENSIONS: readonly string[] = ['binary_tensor_data', 'model_repository'];
-
-export interface ModelMetadata {
-  readonly name: string;
-  readonly versions: readonly string[];
-  readonly platform: string;
-  readonly inputs: readonly TensorSpec[];
-  readonly outputs: readonly TensorSpec[];
-}
 
 export function metadataOf(repo: ModelRepository, served: ServedVersion): ModelMetadata {
   const versions = repo.versions(served.model).map((v) => v.version);

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { ModelMetadata } from './types.js';
 import type { InferFailure, InferRequest, InferResponse, TensorSpec } from './types.js';
 import { InferError, HTTP_STATUS } from './types.js';
 import {
@@ -35,14 +36,6 @@ export interface InferenceBackend {
     request: InferRequest,
     signal: AbortSignal,
   ): Promise<InferResponse>;
-}
-
-export interface ModelMetadata {
-  readonly name: string;
-  readonly versions: readonly string[];
-  readonly platform: string;
-  readonly inputs: readonly TensorSpec[];
-  readonly outputs: readonly TensorSpec[];
 }
 
 /** Where the .proto sits: beside this module, in src/, dist/ and dist/bundle/ alike. */

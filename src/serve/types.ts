@@ -85,6 +85,15 @@ export interface InferResponse {
   readonly outputs: readonly Tensor[];
 }
 
+/** OIP model metadata, as REST and gRPC both report it. */
+export interface ModelMetadata {
+  readonly name: string;
+  readonly versions: readonly string[];
+  readonly platform: string;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+}
+
 /** One loaded model version, whatever executes it. */
 export interface ModelRuntime {
   /** OIP platform name, `<project>_<format>`: `onnx_onnxv1`, or the process's own */
