@@ -17,6 +17,20 @@ interface TypedArrayClass {
   ): Exclude<TensorData, readonly Uint8Array[]>;
 }
 
+/** A numeric datatype's typed array holding `values` (64-bit integers through BigInt). */
+export function typedArrayOf(
+  datatype: NumericDatatype,
+  values: readonly number[],
+): Exclude<TensorData, readonly Uint8Array[]> {
+  const out = new TYPED_ARRAY[datatype](values.length);
+  if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
+    values.forEach((v, i) => (out[i] = BigInt(v)));
+  } else {
+    values.forEach((v, i) => (out[i] = v));
+  }
+  return out;
+}
+
 /** The typed array holding each numeric datatype's elements (see `TensorData`). */
 export const TYPED_ARRAY: Readonly<Record<NumericDatatype, TypedArrayClass>> = {
   BOOL: Uint8Array,

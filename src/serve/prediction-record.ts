@@ -2,7 +2,8 @@
  * Tensors as the prediction log writes them: plain JSON a drift monitor (or pandas) can read
  * without knowing Cairn's typed arrays, and that `tensorFromJson` turns back into a Tensor.
  */
-import type { Datatype, Tensor, TensorData } from './types.js';
+import { typedArrayOf } from './dtype.js';
+import type { Datatype, Tensor } from './types.js';
 
 /**
  * One tensor in a prediction record. `data` is flat and row-major: numbers (64-bit integers
@@ -46,21 +47,6 @@ export function jsonTensor(tensor: Tensor): JsonTensor {
   return { name, datatype, shape, data: values };
 }
 
-const ARRAYS: Record<Exclude<Datatype, 'BYTES'>, (values: number[]) => TensorData> = {
-  BOOL: (v) => Uint8Array.from(v),
-  UINT8: (v) => Uint8Array.from(v),
-  UINT16: (v) => Uint16Array.from(v),
-  UINT32: (v) => Uint32Array.from(v),
-  UINT64: (v) => BigUint64Array.from(v, (n) => BigInt(n)),
-  INT8: (v) => Int8Array.from(v),
-  INT16: (v) => Int16Array.from(v),
-  INT32: (v) => Int32Array.from(v),
-  INT64: (v) => BigInt64Array.from(v, (n) => BigInt(n)),
-  FP16: (v) => Uint16Array.from(v),
-  FP32: (v) => Float32Array.from(v),
-  FP64: (v) => Float64Array.from(v),
-};
-
 /** The Tensor a logged tensor was written from. */
 export function tensorFromJson(json: JsonTensor): Tensor {
   const { name, datatype, shape } = json;
@@ -77,5 +63,5 @@ export function tensorFromJson(json: JsonTensor): Tensor {
     const data = datatype === 'INT64' ? BigInt64Array.from(big) : BigUint64Array.from(big);
     return { name, datatype, shape, data };
   }
-  return { name, datatype, shape, data: ARRAYS[datatype](json.data.map(Number)) };
+  return { name, datatype, shape, data: typedArrayOf(datatype, json.data.map(Number)) };
 }

@@ -3,7 +3,8 @@
  * a response body back to tensors, and the child's model metadata to TensorSpecs. Only what
  * the JSON form can carry: BYTES must be UTF-8 text and FP16 has no JSON form here.
  */
-import type { Datatype, InferRequest, Tensor, TensorData, TensorSpec } from './types.js';
+import { typedArrayOf } from './dtype.js';
+import type { Datatype, InferRequest, Tensor, TensorSpec } from './types.js';
 import { DATATYPES, InferError } from './types.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -57,20 +58,6 @@ function dataJson(tensor: Tensor): string {
   return `[${values.join(',')}]`;
 }
 
-const ARRAYS: Record<Exclude<Datatype, 'BYTES' | 'FP16'>, (values: number[]) => TensorData> = {
-  BOOL: (v) => Uint8Array.from(v),
-  UINT8: (v) => Uint8Array.from(v),
-  UINT16: (v) => Uint16Array.from(v),
-  UINT32: (v) => Uint32Array.from(v),
-  UINT64: (v) => BigUint64Array.from(v, (n) => BigInt(n)),
-  INT8: (v) => Int8Array.from(v),
-  INT16: (v) => Int16Array.from(v),
-  INT32: (v) => Int32Array.from(v),
-  INT64: (v) => BigInt64Array.from(v, (n) => BigInt(n)),
-  FP32: (v) => Float32Array.from(v),
-  FP64: (v) => Float64Array.from(v),
-};
-
 const broken = (what: string) => new InferError('internal', `the model process answered ${what}`);
 
 /** The outputs of a response body from the child. */
@@ -103,7 +90,7 @@ export function responseOutputs(body: unknown): Tensor[] {
     const numbers = flat.map((v) => (typeof v === 'boolean' ? Number(v) : v));
     if (!numbers.every((v) => typeof v === 'number'))
       throw broken(`non-numeric data in ${datatype} output ${name}`);
-    return { name, datatype, shape, data: ARRAYS[datatype](numbers) };
+    return { name, datatype, shape, data: typedArrayOf(datatype, numbers) };
   });
 }
 

@@ -11,10 +11,10 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeRoot } from '../../src/oci/layout.js';
-import { createSandbox, describeRun, waitFor, type Sandbox, type Spawned } from '../e2e/helpers.js';
+import { createSandbox, describeRun, type Sandbox } from '../e2e/helpers.js';
 import { HAVE_REGISTRY, startRegistry } from '../registry/harness.js';
 import { buildModels, ONNX_MISSING, type TestModels } from './models.js';
-import { infer, outputsOf } from './client.js';
+import { infer, outputsOf, startServe as start } from './client.js';
 
 const KITFILE = `manifestVersion: 1.0.0
 package:
@@ -23,26 +23,6 @@ model:
   name: classifier
   path: model.onnx
 `;
-
-/** Starts `cairn serve --port 0 ...args` and waits for its first stdout line. */
-async function start(sandbox: Sandbox, args: string[]): Promise<{ child: Spawned; line: string }> {
-  const child = sandbox.spawnCairn(['serve', '--port', '0', ...args]);
-  const line = await waitFor(`the listening line of cairn serve ${args.join(' ')}`, async () => {
-    const out = child.stdout();
-    if (out.includes('\n')) return out.split('\n')[0];
-    const exited = await Promise.race([
-      child.exited,
-      new Promise<undefined>((r) =>
-        setTimeout(() => {
-          r(undefined);
-        }, 20),
-      ),
-    ]);
-    if (exited !== undefined) throw new Error(`serve exited early: ${describeRun(args, exited)}`);
-    return undefined;
-  });
-  return { child, line };
-}
 
 const portOf = (line: string): number =>
   Number(/^listening on http:\/\/127\.0\.0\.1:(\d+)$/.exec(line)?.[1]);

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { serve, type ServeHandle } from '../../src/commands/serve.js';
 import type { CommandContext } from '../../src/commands/context.js';
+import { describeRun, waitFor, type Sandbox, type Spawned } from '../e2e/helpers.js';
 
 export const ctx = (cwd: string, env: NodeJS.ProcessEnv = process.env): CommandContext => ({
   cwd,
@@ -86,4 +87,27 @@ export function outputsOf(
     outputs: { name: string; datatype: string; shape: number[]; data: unknown[] }[];
   };
   return Object.fromEntries(doc.outputs.map((o) => [o.name, o]));
+}
+
+/** Starts `cairn serve --port 0 ...args` and waits for its first stdout line. */
+export async function startServe(
+  sandbox: Sandbox,
+  args: string[],
+): Promise<{ child: Spawned; line: string }> {
+  const child = sandbox.spawnCairn(['serve', '--port', '0', ...args]);
+  const line = await waitFor(`the listening line of cairn serve ${args.join(' ')}`, async () => {
+    const out = child.stdout();
+    if (out.includes('\n')) return out.split('\n')[0];
+    const exited = await Promise.race([
+      child.exited,
+      new Promise<undefined>((r) =>
+        setTimeout(() => {
+          r(undefined);
+        }, 20),
+      ),
+    ]);
+    if (exited !== undefined) throw new Error(`serve exited early: ${describeRun(args, exited)}`);
+    return undefined;
+  });
+  return { child, line };
 }

@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInferenceProto } from '../../src/serve/grpc.js';
 import { createSandbox, describeRun, waitFor, type Sandbox, type Spawned } from '../e2e/helpers.js';
-import { call, infer, outputsOf, type Answer } from './client.js';
+import { call, infer, outputsOf, type Answer, startServe as start } from './client.js';
 import { buildModels, mlpExpected, ONNX_MISSING, type TestModels } from './models.js';
 
 const OIP_SERVER = path.resolve(import.meta.dirname, '../serve-ext/oip_server.py');
@@ -37,25 +37,6 @@ const config = (mlp: string, weights: string) => `models:
     versions:
       "1": oip_server.py
 `;
-
-async function start(sandbox: Sandbox, args: string[]): Promise<{ child: Spawned; line: string }> {
-  const child = sandbox.spawnCairn(['serve', '--port', '0', ...args]);
-  const line = await waitFor(`the listening line of cairn serve ${args.join(' ')}`, async () => {
-    const out = child.stdout();
-    if (out.includes('\n')) return out.split('\n')[0];
-    const exited = await Promise.race([
-      child.exited,
-      new Promise<undefined>((r) =>
-        setTimeout(() => {
-          r(undefined);
-        }, 20),
-      ),
-    ]);
-    if (exited !== undefined) throw new Error(`serve exited early: ${describeRun(args, exited)}`);
-    return undefined;
-  });
-  return { child, line };
-}
 
 const row = (i: number): number[] => [i % 7, (i * 3) % 5, -(i % 4), 0.5 * (i % 9)];
 const body = (rows: number[][]) => ({
