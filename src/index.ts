@@ -31,13 +31,7 @@ export { gc, fsck } from './commands/gc.js';
 export { configGet, configList, configSet } from './commands/config.js';
 export type { CommandContext } from './commands/context.js';
 export { repro, dag, type ReproOptions } from './commands/pipeline.js';
-export {
-  serve,
-  parseDuration,
-  type ServeOptions,
-  type ServeHandle,
-  type ServedModel,
-} from './commands/serve.js';
+export { serve, type ServeOptions, type ServeHandle, type ServedModel } from './commands/serve.js';
 export { ModelRepository, type Loader, type IndexEntry } from './serve/repository.js';
 export { createApp, type AppOptions } from './serve/http.js';
 export { execute, inferenceBackend, metadataOf } from './serve/backend.js';
@@ -84,3 +78,4 @@ export {
   type RenderOptions,
   type RenderedFile,
 } from './deploy/render-k8s.js';
+export { parseDuration } from './core/duration.js';

@@ -38,7 +38,8 @@ export async function runServe(
   done: () => void,
 ): Promise<number> {
   try {
-    const { serve, parseDuration } = await import('../commands/serve.js');
+    const { serve } = await import('../commands/serve.js');
+    const { parseDuration } = await import('../core/duration.js');
     const { createLogger } = await import('../serve/logger.js');
     const logger = createLogger({ base: { component: 'serve' } });
     const drainMs = parseDuration(flags.drainTimeout);

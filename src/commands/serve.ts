@@ -76,17 +76,6 @@ export interface ServeHandle extends AsyncDisposable {
   drain(timeoutMs: number): Promise<DrainResult>;
 }
 
-/** `30s`, `500ms`, `2m` or a bare number of seconds, as milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (m?.[1] === undefined)
-    throw new CairnError('bad-flag', `${text} is not a duration`, {
-      hint: 'Write it like 30s, 500ms or 2m.',
-    });
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
-}
-
 /** The local store, `cairn pull` and `cairn unpack` as the source resolver needs them. */
 function modelKitAccess(ctx: CommandContext, o: RemoteFlags): ModelKitAccess {
   const store = () => openStore(ctx, o);

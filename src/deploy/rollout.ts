@@ -5,7 +5,7 @@
  * candidate starts at weight 0, walks `setWeight`/`pause`/`analysis` steps, is judged by gates
  * and either becomes stable or is aborted back to stable and remembered as failed.
  */
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../core/duration.js';
 import { judge, type Measurement } from './gates.js';
 import {
   type Action,
