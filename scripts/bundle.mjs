@@ -1,7 +1,7 @@
 // Bundles the compiled CLI (dist/cli/main.js) and the worker (dist/data/worker.js) into
 // dist/bundle/: one file per lazily imported command group instead of some sixty modules, which
 // saves Node's ESM resolution and loading (~60 ms) on every start. bin/cairn prefers the bundle.
-// Native code stays outside: zstd-napi, undici (loaded piecewise, see undici-lite.ts) and our
+// Native code stays outside: zstd-napi, @resvg/resvg-js, onnxruntime-node, undici (loaded piecewise, see undici-lite.ts) and our
 // addon (native/, found relative to dist/bundle/ as to dist/data/).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,7 +18,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['zstd-napi', 'undici', 'onnxruntime-node'],
+  external: ['zstd-napi', 'undici', 'onnxruntime-node', '@resvg/resvg-js'],
   // CommonJS dependencies (commander) call require(); ESM output needs one made for it.
   banner: {
     js: "import { createRequire as __cairnRequire } from 'node:module'; const require = __cairnRequire(import.meta.url);",

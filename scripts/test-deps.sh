@@ -11,9 +11,11 @@
 #   python3-sklearn, python3-pandas
 #                        examples/sklearn trains with them (test/examples/sklearn.test.ts)
 #   openssl              makes the CA, server and client certificates of the TLS registry tests
+#   prometheus           the PromQL analysis gate runs its queries against a real Prometheus
+#   wrk                  loads `cairn serve` in the serving tests and benchmarks
 # Needs root (CI is root); does nothing for packages already installed.
 set -euo pipefail
-packages=(python3-ruamel.yaml python3-onnx python3-sklearn python3-pandas git git-lfs golang-go skopeo oci-image-tool docker-registry openssl)
+packages=(python3-ruamel.yaml python3-onnx python3-sklearn python3-pandas git git-lfs golang-go skopeo oci-image-tool docker-registry openssl prometheus wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
