@@ -5,7 +5,7 @@
  */
 
 /**
- * Higher ranks import lower ones: cli → commands → (deploy, serve) → (pipeline, modelkit,
+ * Higher ranks import lower ones: cli → commands → (deploy, serve, metrics) → (pipeline, modelkit,
  * oci) → data → core. `index.ts` (the library API) sits just under cli.
  */
 export const RANK = {
@@ -15,6 +15,7 @@ export const RANK = {
   modelkit: 2,
   oci: 2,
   serve: 3,
+  metrics: 3,
   deploy: 3,
   commands: 4,
   'index.ts': 4.5,

@@ -733,6 +733,84 @@ program
     }),
   );
 
+// Metrics, params, plots and reports (src/metrics): the workspace and git revisions compared.
+interface TableOpts {
+  md?: boolean;
+  precision: number;
+}
+const precisionOption = (): Option =>
+  new Option('--precision <n>', 'digits after the point floats are rounded to')
+    .argParser(positiveInteger)
+    .default(5);
+const metrics = program.command('metrics').description('show and compare metrics files');
+metrics
+  .command('show [targets...]')
+  .description('print the metrics files dvc.yaml declares (or the targets)')
+  .option('-a, --all-branches', 'also every branch')
+  .option('-T, --all-tags', 'also every tag')
+  .option('-A, --all-commits', 'also every commit')
+  .option('--md', 'a Markdown table')
+  .addOption(precisionOption())
+  .action(
+    action(
+      async (
+        ctx,
+        targets: string[],
+        opts: TableOpts & { allBranches?: boolean; allTags?: boolean; allCommits?: boolean },
+      ) => {
+        const { metricsShow } = await import('../commands/metrics.js');
+        const { formatMetricsShow } = await import('./metrics.js');
+        const sel = {
+          allBranches: opts.allBranches === true,
+          allTags: opts.allTags === true,
+          allCommits: opts.allCommits === true,
+        };
+        const show = await metricsShow(ctx, { targets, ...sel });
+        const revisions = sel.allBranches || sel.allTags || sel.allCommits;
+        return {
+          json: show,
+          text: formatMetricsShow(show, {
+            md: opts.md === true,
+            precision: opts.precision,
+            revisions,
+          }),
+        };
+      },
+    ),
+  );
+type DiffOpts = TableOpts & { all?: boolean; targets?: string[]; path: boolean };
+const diffCommand = (parent: Command, what: 'Metric' | 'Param'): void => {
+  parent
+    .command('diff [a_rev] [b_rev]')
+    .description(
+      `changes in ${what === 'Metric' ? 'metrics' : 'params'} from a_rev (default HEAD) to b_rev (default the workspace)`,
+    )
+    .option('--all', 'unchanged values too')
+    .option('--targets <paths...>', 'only these files')
+    .option('--no-path', 'leave out the Path column')
+    .option('--md', 'a Markdown table')
+    .addOption(precisionOption())
+    .action(
+      action(async (ctx, a: string | undefined, b: string | undefined, opts: DiffOpts) => {
+        const { metricsDiff, paramsDiff } = await import('../commands/metrics.js');
+        const { formatDiff } = await import('./metrics.js');
+        const o = { a, b, all: opts.all === true, targets: opts.targets ?? [] };
+        const report = what === 'Metric' ? await metricsDiff(ctx, o) : await paramsDiff(ctx, o);
+        return {
+          json: report.diff,
+          text: formatDiff(report, {
+            title: what,
+            md: opts.md === true,
+            precision: opts.precision,
+            noPath: !opts.path,
+          }),
+        };
+      }),
+    );
+};
+diffCommand(metrics, 'Metric');
+diffCommand(program.command('params').description('compare parameters'), 'Param');
+
 // GitOps (src/deploy): every change to environments/<env>.yaml is a commit.
 withRegistryFlags(
   program
