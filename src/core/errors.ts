@@ -124,6 +124,10 @@ export type ErrorCode =
   | 'render-invalid-name'
   | 'render-needs-digest'
   | 'render-target-invalid'
+  // Metrics, params, plots and reports (src/metrics)
+  | 'plot-invalid'
+  | 'plot-template-unknown'
+  | 'plot-render-failed'
   /** an HTTP status a registry answered with and no better code describes */
   | `http-${number}`;
 

@@ -129,3 +129,15 @@ export async function readDeclared(
   }
   return found;
 }
+
+/** Every stage output of the tree by path, so a file a plot names can be found in the cache. */
+export function outputFiles(project: TreeProject): Map<string, DeclaredFile> {
+  const found = new Map<string, DeclaredFile>();
+  for (const p of project.pipelines)
+    for (const stage of p.stages)
+      for (const out of stage.outs) {
+        const d = declaredOut(project.root, out, stage.lockfile);
+        found.set(d.rel, d);
+      }
+  return found;
+}
