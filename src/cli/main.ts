@@ -900,6 +900,25 @@ plotsFlags(
   }),
 );
 
+program
+  .command('report')
+  .description(
+    'write a Markdown report: metrics and params against a base branch, plots, stage status, ModelKit',
+  )
+  .option('--base <rev>', 'the branch (or revision) to compare with', 'main')
+  .option(
+    '-o, --out <file>',
+    'the Markdown file (PNG plots go in <name>_plots/ beside it)',
+    'report.md',
+  )
+  .action(
+    action(async (ctx, opts: { base: string; out: string }) => {
+      const { report } = await import('../commands/report.js');
+      const result = await report(ctx, { base: opts.base, out: opts.out });
+      return { json: { file: result.file, images: result.images }, text: result.file };
+    }),
+  );
+
 // GitOps (src/deploy): every change to environments/<env>.yaml is a commit.
 withRegistryFlags(
   program
