@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { ManifestError } from '../core/errors.js';
+import { jsonErrorPosition } from './json-error.js';
 import { parseDocument, newLineCounter, yamlMessage } from '../core/yaml-lib.js';
 
 export type PlotRecord = Record<string, unknown>;
@@ -36,15 +37,8 @@ export function parsePlotData(
     try {
       value = JSON.parse(text);
     } catch (error) {
-      const m = /position (\d+)/.exec((error as Error).message);
-      const offset = m === null ? text.length : Number(m[1]);
-      const before = text.slice(0, offset);
-      throw new ManifestError(
-        file,
-        before.split('\n').length,
-        offset - before.lastIndexOf('\n'),
-        `invalid JSON${where}: ${(error as Error).message}`,
-      );
+      const { line, col } = jsonErrorPosition(text);
+      throw new ManifestError(file, line, col, `invalid JSON${where}: ${(error as Error).message}`);
     }
   } else {
     const lines = newLineCounter();

@@ -8,6 +8,7 @@ import { ManifestError } from '../core/errors.js';
 import { YamlFloat } from '../core/ruamel-yaml.js';
 import { parseParams } from '../pipeline/params.js';
 import type { Value } from '../pipeline/values.js';
+import { jsonErrorPosition } from './json-error.js';
 
 export type Scalar = number | string | boolean | null;
 /** Nested maps as a file holds them (lists kept for params, dropped for metrics). */
@@ -37,7 +38,7 @@ function parseJsonTree(file: string, text: string, where: string): Tree {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    const { line, col } = jsonErrorPos(text, (error as Error).message);
+    const { line, col } = jsonErrorPosition(text);
     throw new ManifestError(file, line, col, `invalid JSON${where}: ${(error as Error).message}`, {
       hint: 'Fix the file, or the stage that writes it, and run again.',
     });
@@ -45,17 +46,6 @@ function parseJsonTree(file: string, text: string, where: string): Tree {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new ManifestError(file, 1, 1, `a metrics or params file must hold an object${where}`);
   return value as Tree;
-}
-
-/** V8 names an offset ("at position 42") or a line and column; the end when it names neither. */
-function jsonErrorPos(text: string, message: string): { line: number; col: number } {
-  const lc = /line (\d+) column (\d+)/.exec(message);
-  if (lc !== null) return { line: Number(lc[1]), col: Number(lc[2]) };
-  const at = /position (\d+)/.exec(message);
-  const offset = at === null ? text.length : Number(at[1]);
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  return { line, col: offset - before.lastIndexOf('\n') };
 }
 
 function toPlain(v: Value): unknown {
