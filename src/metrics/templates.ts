@@ -60,7 +60,7 @@ function color(i: TemplateInput): Spec {
     field: i.color,
     type: 'nominal',
     title: i.colorTitle,
-    legend: { orient: 'bottom', direction: 'vertical' },
+    legend: { orient: 'bottom', direction: 'vertical', labelLimit: 0 },
   };
 }
 

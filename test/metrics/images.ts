@@ -44,9 +44,8 @@ export function descendants(el: SvgElement): SvgElement[] {
 
 /** Elements inside groups whose class lists `cls` (Vega marks: `mark-line`, `role-legend`). */
 export function inClass(el: SvgElement, cls: string): SvgElement[] {
-  return descendants(el)
-    .filter((e) => (e.attrs.class ?? '').split(/\s+/).includes(cls))
-    .flatMap(descendants);
+  const groups = descendants(el).filter((e) => (e.attrs.class ?? '').split(/\s+/).includes(cls));
+  return [...new Set(groups.flatMap(descendants))];
 }
 
 export function texts(el: SvgElement): string[] {
@@ -120,4 +119,14 @@ export function inkedPixels(png: Png): number {
     if (png.channels >= 3 && (r < 250 || g < 250 || b < 250)) n++;
   }
   return n;
+}
+
+/** The drawn items of a Vega mark type (`line`, `symbol`, `rect`, `text`), legends left out. */
+export function marks(el: SvgElement, type: string): SvgElement[] {
+  return descendants(el)
+    .filter((e) => {
+      const cls = (e.attrs.class ?? '').split(/\s+/);
+      return cls.includes(`mark-${type}`) && cls.includes('role-mark');
+    })
+    .flatMap((g) => g.children);
 }
