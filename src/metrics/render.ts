@@ -3,6 +3,8 @@
  * `none`) to an SVG string, and rasterised to PNG with resvg. The libraries are loaded on
  * first use, so commands that draw nothing never pay for them.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import type { Spec } from './templates.js';
 
@@ -28,17 +30,28 @@ export async function specToSvg(id: string, spec: Spec): Promise<string> {
   }
 }
 
+/**
+ * Vega writes `sans-serif` text. Loading just DejaVu Sans where it is installed (Debian, Ubuntu)
+ * saves resvg scanning every system font (~100 ms a plot); elsewhere the system fonts are used.
+ */
+const DEJAVU = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) =>
+  path.join('/usr/share/fonts/truetype/dejavu', f),
+);
+
+function fontOptions() {
+  const files = DEJAVU.filter((f) => fs.existsSync(f));
+  return files.length === DEJAVU.length
+    ? { loadSystemFonts: false, fontFiles: files, defaultFontFamily: 'DejaVu Sans' }
+    : { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' };
+}
+
 /** PNG bytes of an SVG at `scale` times its size, on white. */
 export async function svgToPng(svg: string, scale = 2): Promise<Buffer> {
   const { Resvg } = await import('@resvg/resvg-js');
   const image = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
-    font: {
-      loadSystemFonts: true,
-      defaultFontFamily: 'DejaVu Sans',
-      sansSerifFamily: 'DejaVu Sans',
-    },
+    font: fontOptions(),
   });
   return image.render().asPng();
 }
