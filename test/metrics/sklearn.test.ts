@@ -89,8 +89,17 @@ const title =
     for (const f of ['plots/ROC.png', 'plots/Confusion_matrix.png'])
       expect(inkedPixels(decodePng(fs.readFileSync(sb.path(f))))).toBeGreaterThan(2000);
 
+    // A ModelKit packed from this state is named by the report (pack records dvc.lock's digest).
+    const packed = JSON.parse(
+      (await sb.cairnOk(['pack', '.', '-t', 'churn:pr-1', '--json'])).stdout,
+    ) as { digest: string };
     await sb.cairnOk(['report', '--base', 'main']);
     const md = fs.readFileSync(sb.path('report.md'), 'utf8');
+    expect(md).toMatch(
+      new RegExp(
+        `## ModelKit\\n\\n\`${packed.digest}\` \\(\`[^\`]*churn:pr-1\`\\), packed from this dvc\\.lock\\.`,
+      ),
+    );
     expect(md).toContain('| params.yaml | train.C | 1    | 0.001     |');
     expect(md).toMatch(/\| eval\/metrics\.json +\| accuracy /);
     expect(md).toContain('![ROC](report_plots/ROC.png)');
