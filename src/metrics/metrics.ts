@@ -11,7 +11,7 @@ import {
   treeProject,
   type DeclaredFile,
 } from './project.js';
-import { openTree, WORKSPACE, type RevisionTree } from './revision.js';
+import { openHeadOrEmpty, openTree, WORKSPACE, type RevisionTree } from './revision.js';
 import {
   diffFiles,
   extractMetrics,
@@ -108,7 +108,8 @@ async function diffTrees(
 ): Promise<DiffReport> {
   const a = o.a ?? 'HEAD';
   const b = o.b ?? WORKSPACE;
-  const [ta, tb] = [await openTree(src.root, a), await openTree(src.root, b)];
+  const ta = o.a === undefined ? await openHeadOrEmpty(src.root) : await openTree(src.root, a);
+  const tb = await openTree(src.root, b);
   const flat = (m: Map<string, Tree>) =>
     new Map([...m].map(([file, tree]) => [file, flatten(tree)] as const));
   return { a, b, diff: diffFiles(flat(await read(ta)), flat(await read(tb)), o.all) };

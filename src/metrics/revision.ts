@@ -126,3 +126,30 @@ export function openTree(root: string, rev: string | undefined): Promise<Revisio
     ? Promise.resolve(workspaceTree(root))
     : commitTree(root, rev);
 }
+
+/** A tree with no files: `HEAD` of a repository without commits yet. */
+export function emptyTree(name: string): RevisionTree {
+  return {
+    name,
+    commit: '',
+    list: () => Promise.resolve([]),
+    readMany: () => Promise.resolve(new Map()),
+  };
+}
+
+/**
+ * The default old side of a diff: `HEAD`, or nothing at all before the first commit (so a new
+ * repository's metrics show as all new instead of failing).
+ */
+export async function openHeadOrEmpty(root: string): Promise<RevisionTree> {
+  try {
+    return await commitTree(root, 'HEAD');
+  } catch (error) {
+    const born = await git(root, ['rev-parse', '--verify', '--quiet', 'HEAD']).then(
+      () => true,
+      () => false,
+    );
+    if (born) throw error;
+    return emptyTree('HEAD');
+  }
+}

@@ -160,3 +160,11 @@ test('a malformed metrics file is reported at file:line:col, an unknown revision
   expect(unknownJson.code).toBe(1);
   expect(JSON.parse(unknownJson.stdout)).toMatchObject({ error: { code: 'revision-invalid' } });
 });
+
+test('before the first commit, metrics diff shows every metric as new instead of failing on HEAD', async () => {
+  await using sb = await createSandbox();
+  fs.writeFileSync(sb.path('dvc.yaml'), 'metrics:\n  - m.json\n');
+  fs.writeFileSync(sb.path('m.json'), '{"a": 1}');
+  const diff = JSON.parse((await sb.cairnOk(['metrics', 'diff', '--json'])).stdout) as unknown;
+  expect(diff).toEqual({ 'm.json': { a: { old: null, new: 1 } } });
+});
