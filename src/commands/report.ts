@@ -37,8 +37,9 @@ export async function report(ctx: CommandContext, o: ReportOptions): Promise<Rep
     root: repo.root,
     cache: cacheLayout(repo.config.cache.dir, repo.config.cache.shared, false),
   };
-  const baseCommit = await resolveRevision(repo.root, o.base);
-  const diff = { a: o.base, b: WORKSPACE, targets: [] };
+  const base = await baseRevision(repo.root, o.base);
+  const baseCommit = await resolveRevision(repo.root, base);
+  const diff = { a: base, b: WORKSPACE, targets: [] };
   const metrics = await diffMetrics(src, { ...diff, all: true });
   const params = await diffParams(src, { ...diff, all: false });
   const file = path.resolve(ctx.cwd, o.out);
@@ -46,7 +47,7 @@ export async function report(ctx: CommandContext, o: ReportOptions): Promise<Rep
   const stem = path.basename(file, path.extname(file));
   const plots = await collectPlots({
     ...src,
-    revs: [o.base, WORKSPACE],
+    revs: [base, WORKSPACE],
     targets: [],
     overrides: {},
   });
@@ -67,7 +68,7 @@ export async function report(ctx: CommandContext, o: ReportOptions): Promise<Rep
   }
   const kit = await packedKit(ctx, repo.root);
   const markdown = renderReport({
-    base: o.base,
+    base,
     baseCommit,
     metrics,
     params,
@@ -82,6 +83,24 @@ export async function report(ctx: CommandContext, o: ReportOptions): Promise<Rep
     ...p.images.map((i) => i.file),
   ]);
   return { file, images, markdown };
+}
+
+/**
+ * The base as named, else its remote-tracking branch: a CI checkout often has `origin/main`
+ * but no local `main`.
+ */
+async function baseRevision(root: string, base: string): Promise<string> {
+  try {
+    await resolveRevision(root, base);
+    return base;
+  } catch (error) {
+    try {
+      await resolveRevision(root, `origin/${base}`);
+      return `origin/${base}`;
+    } catch {
+      throw error;
+    }
+  }
 }
 
 /**

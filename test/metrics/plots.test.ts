@@ -238,4 +238,11 @@ test('cairn report writes Markdown with the diffs against --base, PNGs beside it
   }
   expect(md).toMatch(/## Pipeline\n\n- `train`: /);
   expect(md).toContain('No ModelKit was packed from this state.');
+
+  // In CI the base often exists only as a remote-tracking branch.
+  await sb.git(['update-ref', 'refs/remotes/origin/trunk', 'main']);
+  await sb.cairnOk(['report', '--base', 'trunk', '-o', 'r2.md']);
+  const r2 = fs.readFileSync(sb.path('r2.md'), 'utf8');
+  expect(r2).toContain('Compared with `origin/trunk`');
+  expect(r2).toContain('| metrics.json | acc    | 0.8          | 0.85      | 0.05   |');
 });
