@@ -31,6 +31,15 @@ export { gc, fsck } from './commands/gc.js';
 export { configGet, configList, configSet } from './commands/config.js';
 export type { CommandContext } from './commands/context.js';
 export { repro, dag, type ReproOptions } from './commands/pipeline.js';
+export {
+  metricsShow,
+  metricsDiff,
+  paramsDiff,
+  type MetricsShowOptions,
+  type MetricsDiffOptions,
+} from './commands/metrics.js';
+export { plots, diffRevisions, type PlotsOptions, type PlotsResult } from './commands/plots.js';
+export { report, type ReportOptions, type ReportResult } from './commands/report.js';
 export { serve, type ServeOptions, type ServeHandle, type ServedModel } from './commands/serve.js';
 export { ModelRepository, type Loader, type IndexEntry } from './serve/repository.js';
 export { createApp, type AppOptions } from './serve/http.js';
