@@ -124,6 +124,17 @@ export type ErrorCode =
   | 'render-invalid-name'
   | 'render-needs-digest'
   | 'render-target-invalid'
+  // CI reports on forges (cairn comment, cairn ci init)
+  | 'forge-unknown'
+  | 'forge-repo-missing'
+  | 'forge-token-missing'
+  | 'forge-unauthorized'
+  | 'forge-forbidden'
+  | 'forge-not-found'
+  | 'forge-status'
+  | 'forge-unreachable'
+  | 'comment-target'
+  | 'comment-too-long'
   /** an HTTP status a registry answered with and no better code describes */
   | `http-${number}`;
 
