@@ -82,6 +82,28 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** The part named `file` of a multipart/form-data body, as GitLab's uploads route reads it. */
+function multipartFile(
+  raw: Buffer,
+  contentType: string,
+): { filename: string; bytes: Buffer } | undefined {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
+  const mark = Buffer.from(`--${boundary?.[1] ?? boundary?.[2] ?? ''}`);
+  if (boundary === null) return undefined;
+  let at = raw.indexOf(mark);
+  while (at !== -1) {
+    const next = raw.indexOf(mark, at + mark.length);
+    if (next === -1) break;
+    const part = raw.subarray(at + mark.length + 2, next - 2); // past CRLF, before CRLF
+    const split = part.indexOf('\r\n\r\n');
+    const head = part.subarray(0, split).toString('utf8');
+    const filename = /name="file"; filename="([^"]*)"/.exec(head)?.[1];
+    if (filename !== undefined) return { filename, bytes: Buffer.from(part.subarray(split + 4)) };
+    at = next;
+  }
+  return undefined;
+}
+
 export async function startFakeForge(options: FakeForgeOptions): Promise<FakeForge> {
   const requests: Recorded[] = [];
   const comments: StoredComment[] = [];
@@ -120,7 +142,7 @@ export async function startFakeForge(options: FakeForgeOptions): Promise<FakeFor
     return text;
   };
 
-  async function route(req: http.IncomingMessage, rec: Recorded): Promise<[number, unknown]> {
+  function route(req: http.IncomingMessage, rec: Recorded): [number, unknown] {
     const { method, path } = rec;
     const isGitlab = path.startsWith('/api/v4/');
     if (isGitlab) {
@@ -283,21 +305,18 @@ export async function startFakeForge(options: FakeForgeOptions): Promise<FakeFor
         return [200, iid === undefined ? [] : [{ iid, state: 'opened' }]];
       }
       if (rest === 'uploads' && method === 'POST') {
-        const form = await new Response(rec.raw, {
-          headers: { 'content-type': req.headers['content-type'] ?? '' },
-        }).formData();
-        const file = form.get('file');
-        if (!(file instanceof File)) throw new HttpAnswer(400, { message: 'file is missing' });
+        const file = multipartFile(rec.raw, req.headers['content-type'] ?? '');
+        if (file === undefined) throw new HttpAnswer(400, { message: 'file is missing' });
         const secret = sha1(String(nextId++)).slice(0, 32);
-        const url = `/uploads/${secret}/${file.name}`;
-        uploads.set(url, { filename: file.name, bytes: Buffer.from(await file.arrayBuffer()) });
+        const url = `/uploads/${secret}/${file.filename}`;
+        uploads.set(url, file);
         return [
           201,
           {
-            alt: file.name,
+            alt: file.filename,
             url,
-            full_path: `/-/project/1/uploads/${secret}/${file.name}`,
-            markdown: `![${file.name}](${url})`,
+            full_path: `/-/project/1/uploads/${secret}/${file.filename}`,
+            markdown: `![${file.filename}](${url})`,
           },
         ];
       }
@@ -325,7 +344,7 @@ export async function startFakeForge(options: FakeForgeOptions): Promise<FakeFor
       let status: number;
       let payload: unknown;
       try {
-        [status, payload] = await route(req, rec);
+        [status, payload] = route(req, rec);
       } catch (error) {
         if (!(error instanceof HttpAnswer)) throw error;
         status = error.status;
@@ -353,7 +372,11 @@ export async function startFakeForge(options: FakeForgeOptions): Promise<FakeFor
     seed,
     async [Symbol.asyncDispose]() {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
     },
   };
 }
