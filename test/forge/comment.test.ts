@@ -264,8 +264,12 @@ describe('cairn comment on GitLab', () => {
     await using sb = await createSandbox();
     await using forge = await startFakeForge({ token: TOKEN });
     const env = gitlabEnv(forge, { CI_PROJECT_ID: '', CI_PROJECT_PATH: 'acme/churn' });
-    fs.writeFileSync(sb.path('report.md'), 'first\n');
-    await sb.cairnOk(['comment', 'update', 'report.md'], { env });
+    fs.writeFileSync(sb.path('report.md'), 'first ![gone](plots/gone.png)\n');
+    const first = await sb.cairnOk(['comment', 'update', 'report.md'], { env });
+    // An image that names no file is reported and left as written, as CML does.
+    expect(first.stderr).toContain('image plots/gone.png names no file next to report.md');
+    expect(forge.comments[0]?.body).toMatch(/^first !\[gone\]\(plots\/gone\.png\)\n/);
+    expect(forge.uploads.size).toBe(0);
     fs.writeFileSync(sb.path('report.md'), 'second\n');
     await sb.cairnOk(['comment', 'update', 'report.md'], { env });
     const [note] = forge.comments;
