@@ -158,6 +158,29 @@ describe('cairn comment on GitHub', () => {
     expect(forge.comments.filter((c) => c.thread === 'pull/7')).toHaveLength(2);
   });
 
+  it('a job that moved cairn-assets first makes the next one commit again on its tip', async () => {
+    await using sb = await createSandbox();
+    await using forge = await startFakeForge({ token: TOKEN });
+    const env = githubPullEnv(sb, forge, { GITHUB_API_URL: forge.url });
+    writeReport(sb, '![a](plots/roc.png)\n');
+    await sb.cairnOk(['comment', 'update', 'report.md'], { env });
+    fs.writeFileSync(sb.path('plots/roc.png'), Buffer.concat([PNG, Buffer.from('v2')]));
+    forge.refUpdatesToRefuse = 1;
+    await sb.cairnOk(['comment', 'update', 'report.md'], { env });
+    const moves = forge.requests.filter(
+      (r) => r.method === 'PATCH' && r.path.includes('/git/refs/'),
+    );
+    expect(moves).toHaveLength(2); // refused once, then taken
+    const tip = forge.refs.get('refs/heads/cairn-assets') ?? '';
+    expect(forge.comments[0]?.body).toContain(`/raw/${tip}/`);
+
+    forge.refUpdatesToRefuse = 3;
+    fs.writeFileSync(sb.path('plots/roc.png'), Buffer.concat([PNG, Buffer.from('v3')]));
+    const stuck = await sb.cairn(['comment', 'update', 'report.md'], { env });
+    expect(stuck.code).toBe(1);
+    expect(stuck.stderr).toContain('GitHub answered 422 while moving the cairn-assets branch');
+  });
+
   it('a different --watermark-title keeps its own comment; create always adds one', async () => {
     await using sb = await createSandbox();
     await using forge = await startFakeForge({ token: TOKEN });

@@ -56,6 +56,8 @@ export interface FakeForge extends AsyncDisposable {
   readonly refs: Map<string, string>;
   /** GitLab uploads: bytes by the URL the server returned */
   readonly uploads: Map<string, { filename: string; bytes: Buffer }>;
+  /** answer this many next branch updates with GitHub's non-fast-forward 422 (a racing job) */
+  refUpdatesToRefuse: number;
   /** a comment as if someone (or an earlier run) had written it */
   seed(comment: Omit<StoredComment, 'id'>): StoredComment;
 }
@@ -245,6 +247,10 @@ export async function startFakeForge(options: FakeForgeOptions): Promise<FakeFor
         const b = rec.body as { sha: string; force?: boolean };
         const old = refs.get(ref);
         if (old === undefined) throw new HttpAnswer(422, { message: 'Reference does not exist' });
+        if (fake.refUpdatesToRefuse > 0) {
+          fake.refUpdatesToRefuse--;
+          throw new HttpAnswer(422, { message: 'Update is not a fast forward' });
+        }
         if (b.force !== true && !(commits.get(b.sha)?.parents.includes(old) ?? false))
           throw new HttpAnswer(422, { message: 'Update is not a fast forward' });
         refs.set(ref, b.sha);
@@ -360,8 +366,9 @@ export async function startFakeForge(options: FakeForgeOptions): Promise<FakeFor
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   base = `http://127.0.0.1:${port}`;
-  return {
+  const fake: FakeForge = {
     url: base,
+    refUpdatesToRefuse: 0,
     requests,
     comments,
     blobs,
@@ -379,4 +386,5 @@ export async function startFakeForge(options: FakeForgeOptions): Promise<FakeFor
       );
     },
   };
+  return fake;
 }
