@@ -285,8 +285,13 @@ describe('cairn comment on GitLab', () => {
 
   it('comments on a commit through a discussion it can edit later', async () => {
     await using sb = await createSandbox();
-    await using forge = await startFakeForge({ token: TOKEN });
-    const env = gitlabEnv(forge, { CI_PROJECT_ID: '', CI_PROJECT_PATH: 'acme/churn' });
+    // Self-hosted under a relative URL root: gitbeaker must keep the /gitlab prefix.
+    await using forge = await startFakeForge({ token: TOKEN, gitlabPrefix: '/gitlab' });
+    const env = gitlabEnv(forge, {
+      CI_PROJECT_ID: '',
+      CI_PROJECT_PATH: 'acme/churn',
+      CI_API_V4_URL: `${forge.url}/gitlab/api/v4`,
+    });
     fs.writeFileSync(sb.path('report.md'), 'first ![gone](plots/gone.png)\n');
     const first = await sb.cairnOk(['comment', 'update', 'report.md'], { env });
     // An image that names no file is reported and left as written, as CML does.
@@ -300,8 +305,8 @@ describe('cairn comment on GitLab', () => {
     expect(note?.body).toMatch(/^second\n/);
     const project = 'acme%2Fchurn';
     expect(writes(forge).map((r) => `${r.method} ${r.path}`)).toEqual([
-      `POST /api/v4/projects/${project}/repository/commits/${SHA}/discussions`,
-      `PUT /api/v4/projects/${project}/repository/commits/${SHA}/discussions/${note?.discussionId ?? ''}/notes/${note?.id ?? 0}`,
+      `POST /gitlab/api/v4/projects/${project}/repository/commits/${SHA}/discussions`,
+      `PUT /gitlab/api/v4/projects/${project}/repository/commits/${SHA}/discussions/${note?.discussionId ?? ''}/notes/${note?.id ?? 0}`,
     ]);
   });
 });

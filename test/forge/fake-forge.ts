@@ -41,6 +41,8 @@ export interface FakeForgeOptions {
   forbidWrites?: boolean;
   /** GitHub routes sit under this prefix (GitHub Enterprise: /api/v3) */
   githubPrefix?: string;
+  /** GitLab routes sit under this prefix before /api/v4 (a relative URL root) */
+  gitlabPrefix?: string;
   /** open pull requests by head commit (both forges' "pulls of a commit" routes) */
   pullsByCommit?: Record<string, number>;
 }
@@ -145,8 +147,11 @@ export async function startFakeForge(options: FakeForgeOptions): Promise<FakeFor
   };
 
   function route(req: http.IncomingMessage, rec: Recorded): [number, unknown] {
-    const { method, path } = rec;
-    const isGitlab = path.startsWith('/api/v4/');
+    const { method } = rec;
+    // GitLab installed under a relative URL root (https://host/gitlab/api/v4) is served the same.
+    const gl = options.gitlabPrefix ?? '';
+    const isGitlab = rec.path.startsWith(`${gl}/api/v4/`);
+    const path = isGitlab ? rec.path.slice(gl.length) : rec.path;
     if (isGitlab) {
       if (req.headers['private-token'] !== options.token)
         throw new HttpAnswer(401, { message: '401 Unauthorized' });
