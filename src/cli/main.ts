@@ -850,6 +850,7 @@ withRegistryFlags(
     )
     .option('--log-sample <share>', 'share of requests the prediction log records (0 to 1)', Number)
     .option('--log-dir <dir>', 'where prediction logs go (default .cairn/predictions)')
+    .option('--exit-with-stdin', 'drain and exit when stdin ends (for a supervising process)')
     .addOption(kitopsOption()),
 ).action(async (sources: string[], opts: ServeFlags, command: Command) => {
   const flags = command.optsWithGlobals<GlobalFlags>();
