@@ -316,7 +316,9 @@ export class Agent {
     let notifier = this.#notifiers.get(webhook);
     if (notifier === undefined) {
       notifier = new Notifier(webhook, {
-        onError: (why) => { this.#o.logger.warn({ environment, reason: why }, 'notification failed'); },
+        onError: (why) => {
+          this.#o.logger.warn({ environment, reason: why }, 'notification failed');
+        },
       });
       this.#notifiers.set(webhook, notifier);
     }
