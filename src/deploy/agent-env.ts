@@ -67,13 +67,17 @@ export class EnvironmentRunner {
       cairn: h.cairn,
       configFile: path.join(h.dir, 'serve.yaml'),
       cwd: h.dir,
+      stderr: process.stderr,
       ...(h.childEnv === undefined ? {} : { env: h.childEnv }),
-      onListening: (_url, models) => {
+      onListening: (url, models) => {
         this.#loaded = loadedMap(models);
         this.#applied.clear();
+        const pid = this.#worker.pid;
+        if (pid !== undefined) void h.save((e) => ({ ...e, worker: { pid, url } }));
       },
       onExit: (why) => {
         this.#loaded.clear();
+        void h.save(({ worker: _gone, ...e }) => e);
         h.metrics.drift(h.name, 'worker');
         h.event({ reason: 'WorkerExited', severity: 'error', message: `${why}; restarting` });
       },

@@ -31,6 +31,8 @@ export interface EnvironmentStatus {
   readonly health: HealthStatus;
   readonly reason?: string;
   readonly models: Readonly<Record<string, ModelStatus>>;
+  /** the worker process while it is up (loopback only: its admin route sets weights) */
+  readonly worker?: { readonly pid: number; readonly url: string };
   readonly history: readonly ReconciledRevision[];
 }
 
@@ -115,6 +117,7 @@ export function environmentStatus(
     health,
     ...(reason === undefined ? {} : { reason }),
     models,
+    ...(e.worker === undefined ? {} : { worker: e.worker }),
     history: e.history,
   };
 }

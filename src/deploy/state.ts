@@ -37,6 +37,8 @@ export interface EnvironmentState {
   readonly reason?: string;
   /** each served model's serve options as last declared, so a restart serves it the same way */
   readonly specs?: Readonly<Record<string, ServeSpec>>;
+  /** the environment's worker process while it is up */
+  readonly worker?: { readonly pid: number; readonly url: string };
   /** the last gate checks of each model's rollout, oldest first */
   readonly analysis?: Readonly<Record<string, readonly GateCheck[]>>;
 }

@@ -23,6 +23,8 @@ export interface WorkerOptions {
   readonly onListening?: (url: string, loaded: readonly LoadedVersion[]) => void;
   /** told when the worker exits unasked: a restart follows after the backoff */
   readonly onExit?: (why: string) => void;
+  /** where the worker's stderr (its logs) is copied */
+  readonly stderr?: NodeJS.WritableStream;
   /** ms before the first restart; doubles up to maxBackoffMs */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -149,6 +151,8 @@ export class Worker {
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-8192);
+      // The worker's own logs (pino JSON lines) join the agent's.
+      this.#o.stderr?.write(chunk);
     });
     // The agent may die first: a broken pipe is expected then.
     child.stdin.on('error', () => undefined);
