@@ -201,8 +201,10 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn agent', () => {
     await waitFor(
       'the promotion of v2',
       async () => {
-        const a = await ask();
-        if (a.status === 200) seen.add(String(a.headers['x-model-version']));
+        // A burst per poll, so the candidate's 50% reaches minRequests quickly.
+        for (const a of await Promise.all(Array.from({ length: 10 }, ask))) {
+          if (a.status === 200) seen.add(String(a.headers['x-model-version']));
+        }
         const st = await status();
         return st.models.demo?.stable?.digest === digests[1] && st.live.commit === head
           ? st
