@@ -118,6 +118,11 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn agent', () => {
       ]);
       digests.push((JSON.parse(out.stdout) as { digest: string }).digest);
     }
+    fs.mkdirSync(sb.path('kits/broken'));
+    fs.writeFileSync(sb.path('kits/broken/model.onnx'), 'not an ONNX model\n');
+    fs.writeFileSync(sb.path('kits/broken/Kitfile'), KITFILE);
+    const broken = await sb.cairnOk(['pack', 'kits/broken', '-t', 'acme/demo:broken', '--json']);
+    digests.push((JSON.parse(broken.stdout) as { digest: string }).digest);
     fs.writeFileSync(sb.path('.gitignore'), 'kits/\n');
     await commit('prod', envFile('prod', digests[0] ?? ''), 'deploy v1');
   }, 120_000);
@@ -272,6 +277,33 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn agent', () => {
     );
     const answers = await Promise.all(Array.from({ length: 10 }, ask));
     expect(new Set(answers.map((a) => a.headers['x-model-version']))).toEqual(new Set([v2]));
+  });
+
+  it('a candidate that fails to load is aborted and the stable version keeps answering', async () => {
+    const rollout = `      rollout:
+        steps:
+          - setWeight: 50
+`;
+    const head = await commit(
+      'prod',
+      envFile('prod', digests[3] ?? '', rollout),
+      'a broken ModelKit',
+    );
+    const st = await waitFor(
+      'the failed candidate',
+      async () => {
+        const s = await status();
+        return s.desired.commit === head && s.health === 'Degraded' ? s : undefined;
+      },
+      60_000,
+      200,
+    );
+    expect(st.reason).toMatch(/candidate failed: .*not a model ONNX Runtime can load/);
+    expect(st.models.demo?.stable?.digest).toBe(digests[1]);
+    expect(st.models.demo?.weights).toEqual({ [label(digests[1] ?? '')]: 100 });
+    const a = await ask();
+    expect(a.status).toBe(200);
+    expect(a.headers['x-model-version']).toBe(label(digests[1] ?? ''));
   });
 
   it('puts back weights changed through the worker admin route, and restarts a killed worker', async () => {
