@@ -293,7 +293,8 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn agent', () => {
       'the failed candidate',
       async () => {
         const s = await status();
-        return s.desired.commit === head && s.health === 'Degraded' ? s : undefined;
+        const last = s.history[0];
+        return last?.commit === head && last.result === 'failed' ? s : undefined;
       },
       60_000,
       200,
