@@ -61,6 +61,8 @@ class Batcher implements ModelRuntime {
     this.#options = options;
   }
 
+  readonly abortable = true;
+
   get platform(): string {
     return this.#runtime.platform;
   }

@@ -55,6 +55,7 @@ export async function startProcessRuntime(options: ProcessRuntimeOptions): Promi
 
 export class ProcessRuntime implements ModelRuntime {
   platform = 'process';
+  readonly abortable = true;
   inputs: readonly TensorSpec[] = [];
   outputs: readonly TensorSpec[] = [];
   readonly #options: ProcessRuntimeOptions;
