@@ -176,8 +176,10 @@ export function inferenceBackend(repo: ModelRepository) {
       version: string | undefined,
       request: InferRequest,
       signal: AbortSignal,
+      headers: Readonly<Record<string, string>> = {},
     ): Promise<InferResponse> => {
-      const { served, shadow } = repo.route(name, version);
+      // Metadata stands in for HTTP headers: sticky and pin work as over REST.
+      const { served, shadow } = repo.route(name, version, headers);
       const { outputs } = await execute(repo, served, () => request, {
         protocol: 'grpc',
         client: { signal },

@@ -278,6 +278,34 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config (everything wi
         .forEach((v, i) => {
           expect(got[i]).toBeCloseTo(v, 4);
         });
+      // Metadata stands in for headers: the pin header picks the version (v1 or v3, served
+      // since the reload above), as over REST.
+      const pinnedTo = (version: string) =>
+        new Promise<string>((resolve, reject) => {
+          const metadata = new grpc.Metadata();
+          metadata.set('x-model-version', version);
+          const method = (client as unknown as Record<string, unknown>).ModelInfer as (
+            request: unknown,
+            metadata: grpc.Metadata,
+            callback: (error: grpc.ServiceError | null, value: unknown) => void,
+          ) => void;
+          method.call(
+            client,
+            {
+              model_name: 'mlp',
+              inputs: [
+                { name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: row(6) } },
+              ],
+            },
+            metadata,
+            (error, value) => {
+              if (error === null) resolve((value as { model_version: string }).model_version);
+              else reject(error);
+            },
+          );
+        });
+      for (const version of ['v1', 'v3', 'v1', 'v3']) expect(await pinnedTo(version)).toBe(version);
+      await expect(pinnedTo('v9')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
     } finally {
       client.close();
     }
@@ -287,7 +315,7 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config (everything wi
         text,
         'cairn_inference_requests_total{model="mlp",version="v3",protocol="grpc",code="200"}',
       ),
-    ).toBe(1);
+    ).toBe(3); // the call naming v3, and the two pinned to it
   });
 
   it('exposes request, batch, in-flight and load metrics', async () => {
