@@ -431,6 +431,35 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config refusals', () 
     expect(exit.stderr).toContain('"msg":"stopped"');
   });
 
+  it('leaves no process model behind when the server is killed with SIGKILL', async () => {
+    fs.copyFileSync(OIP_SERVER, sandbox.path('oip_server.py'));
+    fs.writeFileSync(
+      sandbox.path('orphan.yaml'),
+      `models:
+  doubler:
+    runtime: process
+    command: echo $$ > orphan.pid; exec /usr/bin/python3 oip_server.py
+    versions:
+      "1": oip_server.py
+`,
+    );
+    const { child } = await start(sandbox, ['--config', 'orphan.yaml']);
+    const pid = Number(fs.readFileSync(sandbox.path('orphan.pid'), 'utf8'));
+    const running = (): boolean => {
+      try {
+        return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    expect(running()).toBe(true);
+    child.kill('SIGKILL');
+    await child.exited;
+    const deadline = Date.now() + 5_000;
+    while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(running(), `model process ${pid} outlived its server`).toBe(false);
+  });
+
   it('refuses a model named both in the config and on the command line', async () => {
     fs.writeFileSync(
       sandbox.path('serve.yaml'),
