@@ -141,11 +141,8 @@ async function readCommits(
     }
   });
   const objects = await reader.batch(requests);
-  const rows = commits.map(() => ({
-    params: {},
-    metrics: {},
-    errors: [] as string[],
-  }));
+  type Values = Pick<ExpRow, 'params' | 'metrics' | 'errors'>;
+  const rows = commits.map((): Values => ({ params: {}, metrics: {}, errors: [] }));
   const missingMetrics = new Map<number, string[]>();
   owners.forEach((o, j) => {
     const row = rows[o.commit];
