@@ -28,7 +28,7 @@ export interface TableOptions {
   /** a column's label, key or `file:key` */
   sortBy?: string;
   sortOrder: 'asc' | 'desc';
-  /** drop columns whose value is the same in every row */
+  /** drop columns whose value is the same in every row that has it */
   onlyChanged: boolean;
 }
 
@@ -70,8 +70,15 @@ export function buildTable(data: ShowData, o: TableOptions): ExpTable {
   const rows = allRows(data);
   let columns = [...columnsOf(rows, 'metrics'), ...columnsOf(rows, 'params')];
   if (o.onlyChanged)
+    // Rows without the value (a workspace that never ran) do not make a column "changed".
     columns = columns.filter(
-      (c) => new Set(rows.map((r) => JSON.stringify(cellOf(r, c) ?? null))).size > 1,
+      (c) =>
+        new Set(
+          rows.flatMap((r) => {
+            const v = cellOf(r, c);
+            return v === undefined ? [] : [JSON.stringify(v)];
+          }),
+        ).size > 1,
     );
   let sortColumn: Column | undefined;
   if (o.sortBy !== undefined) {
