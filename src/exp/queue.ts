@@ -17,7 +17,7 @@ import { gitRun } from './git.js';
 import type { Assignment } from './overrides.js';
 import type { ExpRepo, PreparedExp, RunSettings, ExperimentResult } from './run.js';
 import { runPrepared } from './run.js';
-import { expsTmpDir } from './worktree.js';
+import { expsTmpDir, sweepStale } from './worktree.js';
 
 const QUEUE = 'refs/cairn/exp-queue/';
 const RUNNING = 'refs/cairn/exp-running/';
@@ -237,6 +237,16 @@ export async function runEntry(
   }
 }
 
+/**
+ * After a worker exits: an entry it left marked running (ended by a signal before its own
+ * cleanup) is failed, and its temp worktree is removed.
+ */
+async function settle(r: ExpRepo, e: QueueEntry): Promise<void> {
+  await move(r, e.id, e.commit, RUNNING, FAILED);
+  await fsp.rm(pidPath(r, e.id), { force: true });
+  await sweepStale(r.root, r.tmpDir, r.env);
+}
+
 export interface QueueStartResult {
   /** ids that finished with an experiment ref */
   done: string[];
@@ -282,7 +292,9 @@ export async function startQueue(
         (code === 0 ? result.done : result.failed).push(next.id);
         resolve();
       });
-    }).finally(() => running.delete(p));
+    })
+      .then(() => settle(r, next))
+      .finally(() => running.delete(p));
     running.add(p);
     if (running.size >= jobs) await Promise.race(running);
   }
