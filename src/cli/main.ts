@@ -72,7 +72,7 @@ function action<A extends unknown[]>(
   body: (
     ctx: CommandContext,
     ...args: A
-  ) => Promise<{ json: unknown; text: string; exitCode?: number }>,
+  ) => Promise<{ json: unknown; text: string | (() => string); exitCode?: number }>,
   options: ActionOptions | ((...args: A) => ActionOptions) = {},
 ) {
   return async (...args: A): Promise<void> => {
@@ -88,8 +88,11 @@ function action<A extends unknown[]>(
         process.stdout.write(
           `${o.lineStream === true ? JSON.stringify(result.json) : JSON.stringify(result.json, null, 2)}\n`,
         );
-      else if (result.text !== '' && flags.quiet !== true)
-        process.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
+      else if (flags.quiet !== true) {
+        // A function renders only when text is wanted (a large table is not built for --json).
+        const text = typeof result.text === 'function' ? result.text() : result.text;
+        if (text !== '') process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      }
       process.exitCode = result.exitCode ?? 0;
     } catch (error) {
       done();
@@ -831,13 +834,14 @@ exp
       const { formatExpShow } = await import('./exp.js');
       const data = await expShow(ctx, { all: opts.allBaselines === true, revs: opts.rev });
       if (opts.hideWorkspace === true) delete data.workspace;
+      // Built before returning, so a bad --sort-by is an error with --json too.
       const table = buildTable(data, {
         ...(opts.sortBy === undefined ? {} : { sortBy: opts.sortBy }),
         sortOrder: opts.sortOrder,
         onlyChanged: opts.onlyChanged === true,
       });
       const format = opts.csv === true ? 'csv' : opts.md === true ? 'md' : 'text';
-      return { json: data, text: formatExpShow(table, format, opts.precision) };
+      return { json: data, text: () => formatExpShow(table, format, opts.precision) };
     }),
   );
 

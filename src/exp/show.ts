@@ -219,31 +219,30 @@ export function readWorkspace(root: string): ExpRow {
   return row;
 }
 
-/** Branch or tag names (else short ids) and commit times of the baselines, in one git call each. */
-async function describeBaselines(
-  r: ExpRepo,
-  shas: readonly string[],
-): Promise<Map<string, { label: string; created: number }>> {
+/** Branch or tag name of each commit that has one (the first in ref order). */
+async function refLabels(r: ExpRepo): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   const refs = await gitRun(
     r.root,
     ['for-each-ref', '--format=%(objectname) %(refname:short)', 'refs/heads', 'refs/tags'],
-    {
-      env: r.env,
-    },
+    { env: r.env },
   );
   for (const line of refs.split('\n')) {
     const [sha, name] = line.split(' ');
     if (sha !== undefined && name !== undefined && !names.has(sha)) names.set(sha, name);
   }
-  const out = new Map<string, { label: string; created: number }>();
-  if (shas.length === 0) return out;
-  const times = await gitRun(r.root, ['show', '-s', '--format=%H %ct', ...shas], { env: r.env });
-  for (const line of times.split('\n')) {
-    const [sha, ct] = line.split(' ');
-    if (sha === undefined || ct === undefined) continue;
-    out.set(sha, { label: names.get(sha) ?? sha.slice(0, 7), created: Number(ct) });
-  }
+  return names;
+}
+
+/** Committer times of commits, through one cat-file batch. */
+async function commitTimes(reader: Reader, shas: readonly string[]): Promise<Map<string, number>> {
+  const objects = await reader.batch([...shas]);
+  const out = new Map<string, number>();
+  shas.forEach((sha, i) => {
+    const text = objects[i]?.data.toString('utf8') ?? '';
+    const m = /^committer .* (\d+) [-+]\d{4}$/m.exec(text);
+    if (m !== null) out.set(sha, Number(m[1]));
+  });
   return out;
 }
 
@@ -256,15 +255,15 @@ export function readRevisions(
 }
 
 export async function collectExperiments(r: ExpRepo, sel: ShowSelection): Promise<ShowData> {
-  const refs = await listExpRefs(r.root, r.env);
-  let head: string | undefined;
-  try {
-    head = (
-      await gitRun(r.root, ['rev-parse', '--verify', 'HEAD^{commit}'], { env: r.env })
-    ).trim();
-  } catch {
-    head = undefined;
-  }
+  // The independent git calls at once.
+  const labelsP = refLabels(r);
+  const [refs, head] = await Promise.all([
+    listExpRefs(r.root, r.env),
+    gitRun(r.root, ['rev-parse', '--verify', 'HEAD^{commit}'], { env: r.env }).then(
+      (out) => out.trim(),
+      () => undefined,
+    ),
+  ]);
   let baselines: string[];
   if (sel.revs.length > 0)
     baselines = await Promise.all(sel.revs.map((rev) => resolveCommit(r.root, rev, r.env)));
@@ -279,14 +278,14 @@ export async function collectExperiments(r: ExpRepo, sel: ShowSelection): Promis
     .sort((a, b) => a.created - b.created || (a.name < b.name ? -1 : 1));
   const reader = new Reader(r.root, r.env);
   const data = await readCommits(reader, [...baselines, ...exps.map((e) => e.commit)], r.cacheDir);
-  const described = await describeBaselines(r, baselines);
+  const [labels, times] = await Promise.all([labelsP, commitTimes(reader, baselines)]);
   const empty = { params: {}, metrics: {}, errors: [] };
   const groups: ExpGroup[] = baselines.map((b) => ({
     baseline: {
-      name: described.get(b)?.label ?? b.slice(0, 7),
+      name: labels.get(b) ?? b.slice(0, 7),
       kind: 'baseline',
       rev: b,
-      created: described.get(b)?.created ?? 0,
+      created: times.get(b) ?? 0,
       ...(data.get(b) ?? empty),
     },
     experiments: exps

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { YamlFloat } from '../core/ruamel-yaml.js';
 import { parseParams } from '../pipeline/params.js';
+import { flattenSimpleYaml } from './simple-yaml.js';
 import { isValueMap, type Value } from '../pipeline/values.js';
 
 /** A table cell: numbers stay numbers; params lists are shown as their JSON text. */
@@ -19,6 +20,11 @@ export function flattenValues(
   text: string,
   keepLists: boolean,
 ): Record<string, Cell> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext !== '.json' && ext !== '.toml' && ext !== '.py') {
+    const simple = flattenSimpleYaml(text);
+    if (simple !== undefined) return simple;
+  }
   const data = parseParams(file, text);
   const out: Record<string, Cell> = {};
   const walk = (prefix: string, v: Value): void => {
