@@ -90,13 +90,15 @@ export async function prepareExperiments(
     taken?: readonly string[];
   },
 ): Promise<PreparedExp[]> {
-  const baseline = await headCommit(r);
-  await sweepStale(r.root, r.tmpDir, r.env);
-  const taken = new Set(
-    (await listExpRefs(r.root, r.env)).filter((e) => e.baseline === baseline).map((e) => e.name),
-  );
+  // Independent git calls at once: their process starts dominate a small experiment.
+  const [baseline, refs, tree] = await Promise.all([
+    headCommit(r),
+    listExpRefs(r.root, r.env),
+    snapshotWorkspace(r.root, r.tmpDir, r.env),
+    sweepStale(r.root, r.tmpDir, r.env),
+  ]);
+  const taken = new Set(refs.filter((e) => e.baseline === baseline).map((e) => e.name));
   for (const n of options.taken ?? []) taken.add(n);
-  const tree = await snapshotWorkspace(r.root, r.tmpDir, r.env);
   return grid.map((assignments, i) => {
     let name: string;
     if (options.name === undefined) name = generateName(taken);

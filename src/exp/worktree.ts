@@ -38,7 +38,10 @@ export async function snapshotWorkspace(
   const index = path.join(dir, ownedName('index'));
   const genv = { ...env, GIT_INDEX_FILE: index };
   try {
-    await gitRun(root, ['read-tree', 'HEAD'], { env: genv });
+    // A copy of the user's index lends its stat data, so only changed files are hashed.
+    const userIndex = path.join(root, '.git', 'index');
+    if (fs.existsSync(userIndex)) await fsp.copyFile(userIndex, index);
+    else await gitRun(root, ['read-tree', 'HEAD'], { env: genv });
     await gitRun(root, ['add', '-A', '--', '.', ':(exclude).cairn/logs'], { env: genv });
     return (await gitRun(root, ['write-tree'], { env: genv })).trim();
   } finally {
@@ -100,11 +103,16 @@ export async function createWorktree(
   return dir;
 }
 
+/** Removes the folder and git's record of it, in one git call (a prune if that fails). */
 export async function removeWorktree(
   root: string,
   dir: string,
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  await fsp.rm(dir, { recursive: true, force: true });
-  await gitRun(root, ['worktree', 'prune'], { env });
+  try {
+    await gitRun(root, ['worktree', 'remove', '--force', '--force', dir], { env });
+  } catch {
+    await fsp.rm(dir, { recursive: true, force: true });
+    await gitRun(root, ['worktree', 'prune'], { env });
+  }
 }
