@@ -1,9 +1,11 @@
 // exp: experiment speed. `exp show --json` over 500 experiments written with git fast-import
 // (<= 1 s); `exp run` overhead beyond the pipeline, against `repro -f` of the same one-stage
 // pipeline (<= 0.3 s); `exp queue start -j 2` of 20 experiments of one second each (<= 12 s).
+import { Buffer } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { URL } from 'node:url';
 import {
   benchEnv,
   benchRoot,

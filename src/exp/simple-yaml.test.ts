@@ -15,7 +15,7 @@ function full(text: string): unknown {
 
 function toPlain(v: unknown): unknown {
   if (v !== null && typeof v === 'object' && 'value' in v && Object.keys(v).length === 1)
-    return (v as { value: unknown }).value;
+    return v.value;
   if (Array.isArray(v)) return v.map(toPlain);
   if (v !== null && typeof v === 'object')
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x)]));
