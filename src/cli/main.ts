@@ -935,6 +935,40 @@ exp
     }),
   );
 
+for (const [verb, what] of [
+  ['push', "send experiment refs to a git remote (HEAD's experiments by default)"],
+  ['pull', "fetch experiment refs from a git remote (HEAD's experiments by default)"],
+] as const) {
+  exp
+    .command(`${verb} <remote> [names...]`)
+    .description(what)
+    .option('-A, --all-baselines', 'the experiments of every baseline')
+    .option('-f, --force', 'replace refs that differ')
+    .action(
+      action(
+        async (
+          ctx,
+          remote: string,
+          names: string[],
+          opts: { allBaselines?: boolean; force?: boolean },
+        ) => {
+          const { expPush, expPull } = await import('../commands/exp.js');
+          const o = { names, all: opts.allBaselines === true, force: opts.force === true };
+          const refs =
+            verb === 'push' ? await expPush(ctx, remote, o) : await expPull(ctx, remote, o);
+          const done = verb === 'push' ? 'Pushed' : 'Pulled';
+          return {
+            json: refs,
+            text:
+              refs.length === 0
+                ? 'No experiments to transfer.'
+                : `${done} ${String(refs.length)} experiment${refs.length === 1 ? '' : 's'} (git refs only: cached outputs are not transferred).`,
+          };
+        },
+      ),
+    );
+}
+
 const queue = exp
   .command('queue')
   .description('run queued experiments (`cairn exp run --queue`) N at a time');

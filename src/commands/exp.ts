@@ -14,6 +14,7 @@ import {
 } from '../exp/manage.js';
 import { listExpRefs, resolveCommit, type ExpRef } from '../exp/refs.js';
 import { collectExperiments, type ShowData, type ShowSelection } from '../exp/show.js';
+import { pullExperiments, pushExperiments, type SyncSelection } from '../exp/sync.js';
 import {
   headCommit,
   prepareExperiments,
@@ -252,4 +253,35 @@ export async function expRemove(
   );
   const exps = specs.filter((s) => !inQueue.includes(s));
   return { removed: await removeExperiments(r, exps), dequeued: await removeQueued(r, inQueue) };
+}
+
+export interface ExpSyncOptions {
+  names: readonly string[];
+  all: boolean;
+  force: boolean;
+}
+
+async function syncSelection(r: ExpRepo, o: ExpSyncOptions): Promise<SyncSelection> {
+  const baseline = o.all || o.names.length > 0 ? undefined : await headCommit(r);
+  return { names: o.names, all: o.all, baseline, force: o.force };
+}
+
+/** Pushes experiment refs (HEAD's by default) to a git remote; returns the refs pushed. */
+export async function expPush(
+  ctx: CommandContext,
+  remote: string,
+  o: ExpSyncOptions,
+): Promise<string[]> {
+  const r = await expRepo(ctx);
+  return pushExperiments(r, remote, await listExpRefs(r.root, r.env), await syncSelection(r, o));
+}
+
+/** Fetches experiment refs (HEAD's by default) from a git remote; returns the refs fetched. */
+export async function expPull(
+  ctx: CommandContext,
+  remote: string,
+  o: ExpSyncOptions,
+): Promise<string[]> {
+  const r = await expRepo(ctx);
+  return pullExperiments(r, remote, await syncSelection(r, o));
 }
