@@ -283,7 +283,20 @@ export async function startQueue(
       stdio: ['ignore', log, log],
     });
     fs.closeSync(log);
-    if (child.pid !== undefined) fs.writeFileSync(pidPath(r, next.id), `${String(child.pid)}\n`);
+    const pid = child.pid;
+    if (pid !== undefined) fs.writeFileSync(pidPath(r, next.id), `${String(pid)}\n`);
+    // Workers have their own process groups (for `queue kill`): stop them when the runner is
+    // interrupted, rather than leave them running unattended.
+    const stop = (): void => {
+      if (pid === undefined) return;
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    };
+    r.signal?.addEventListener('abort', stop, { once: true });
+    child.on('close', () => r.signal?.removeEventListener('abort', stop));
     const p = new Promise<void>((resolve) => {
       child.on('error', () => {
         resolve();

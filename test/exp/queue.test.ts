@@ -33,16 +33,12 @@ test('queued experiments wait in git refs and run two at a time with the run-cac
   const queueRefs = await sb.git(['for-each-ref', '--format=%(refname)', 'refs/cairn/exp-queue']);
   expect(queueRefs.trim().split('\n')).toHaveLength(3);
 
-  const started = Date.now();
   const run = await sb.cairnOk(['exp', 'queue', 'start', '-j', '2']);
-  const ms = Date.now() - started;
   expect(run.stdout).toContain('Queue done: 3 experiments ran, 0 failed.');
   expect(await status(sb)).toEqual([]);
   const names = [...(await expRefs(sb)).keys()].map((r) => r.split('/').pop()).sort();
   expect(names).toEqual(before.map((e) => e.name).sort());
   expect(tempWorktrees(sb)).toEqual([]);
-  // Three one-second runs two at a time: well under three seconds of sleeping in a row plus overhead each.
-  expect(ms).toBeLessThan(30_000);
 
   const log = await sb.cairnOk(['exp', 'queue', 'logs', before[0]?.id ?? '']);
   expect(log.stdout).toContain("Running stage 'train':");
