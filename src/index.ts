@@ -31,6 +31,25 @@ export { gc, fsck } from './commands/gc.js';
 export { configGet, configList, configSet } from './commands/config.js';
 export type { CommandContext } from './commands/context.js';
 export { repro, dag, type ReproOptions } from './commands/pipeline.js';
+export {
+  expRun,
+  expShow,
+  expList,
+  expDiff,
+  expApply,
+  expBranch,
+  expRemove,
+  expPush,
+  expPull,
+  expQueueAdd,
+  expQueueStart,
+  expQueueStatus,
+  expQueueLogs,
+  expQueueKill,
+  expQueueRemove,
+  type ExpRunOptions,
+  type ExpRunResult,
+} from './commands/exp.js';
 export { serve, type ServeOptions, type ServeHandle, type ServedModel } from './commands/serve.js';
 export { ModelRepository, type Loader, type IndexEntry } from './serve/repository.js';
 export { createApp, type AppOptions } from './serve/http.js';
