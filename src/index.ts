@@ -98,3 +98,9 @@ export {
   type RenderedFile,
 } from './deploy/render-k8s.js';
 export { parseDuration } from './core/duration.js';
+// CI reports on GitHub and GitLab (issue 12).
+export { postComment, type PostCommentOptions, type PostedComment } from './forge/comment.js';
+export { ciInit, type CiInitOptions, type CiInitResult } from './forge/ci-init.js';
+export { readForgeContext, type ForgeContext, type ForgeKind } from './forge/env.js';
+export { parseTarget, type TargetSpec } from './forge/target.js';
+export type { CommentTarget } from './forge/driver.js';

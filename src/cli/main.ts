@@ -4,14 +4,17 @@
  */
 import os from 'node:os';
 import v8 from 'node:v8';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { createEventOutput } from './events.js';
 import { renderError } from './errors.js';
 import { positiveInteger, withRegistryFlags } from './registry-flags.js';
 import type { CommandContext } from '../commands/context.js';
 import type { RegistryFlags } from '../commands/options.js';
 import type { ServeFlags } from './serve.js';
+import type { AgentCliFlags } from './agent.js';
 import type { DeployFlags } from '../commands/deploy.js';
+import type { CommentFlags } from '../commands/comment.js';
+import type { CiInitFlags } from '../commands/ci.js';
 
 interface GlobalFlags {
   json?: boolean;
@@ -186,9 +189,19 @@ program
 
 program
   .command('status [targets...]')
-  .description('show pipeline stages and tracked data that changed, or are missing from the cache')
+  .description(
+    'show pipeline stages and tracked data that changed, or are missing from the cache; with --env, a deployment',
+  )
+  .option('--env <env>', "report the agent's deployment of this environment instead")
+  .option('--state-dir <dir>', 'the agent state folder (default .cairn/agent)')
   .action(
-    action(async (ctx, targets: string[]) => {
+    action(async (ctx, targets: string[], opts: { env?: string; stateDir?: string }) => {
+      if (opts.env !== undefined) {
+        const { environmentStatusCommand } = await import('../commands/agent.js');
+        const { formatEnvironmentStatus } = await import('./agent.js');
+        const report = await environmentStatusCommand(ctx, opts.env, opts.stateDir);
+        return { json: report, text: formatEnvironmentStatus(report) };
+      }
       const { status } = await import('../commands/data.js');
       const { formatStatusReport } = await import('./data.js');
       const report = await status(ctx, targets);
@@ -1147,6 +1160,92 @@ render
     ),
   );
 
+// CI reports on forges (src/forge): CML's `comment` and a workflow that uses it.
+const forgeKind = (value: string): 'github' | 'gitlab' => {
+  if (value !== 'github' && value !== 'gitlab') throw new InvalidArgumentError('github or gitlab');
+  return value;
+};
+const comment = program
+  .command('comment')
+  .description('post a Markdown report to the pull/merge request of this CI run');
+for (const mode of ['create', 'update'] as const) {
+  comment
+    .command(`${mode} <file>`)
+    .description(
+      mode === 'create'
+        ? 'add the report as a new comment'
+        : "edit Cairn's earlier comment (same --watermark-title) in place, or add one",
+    )
+    .option('--target <target>', 'auto (default), pr, commit, pr#N, issue#N or commit#SHA')
+    .option(
+      '--watermark-title <title>',
+      'tells apart several updatable comments ({workflow}, {run})',
+    )
+    .option('--driver <forge>', 'github or gitlab, when the CI environment does not say', forgeKind)
+    .option('--repo <repo>', 'owner/name (GitHub) or project id or path (GitLab), outside CI')
+    .action(
+      action(async (ctx, file: string, opts: CommentFlags) => {
+        const { commentCommand } = await import('../commands/comment.js');
+        const { formatComment } = await import('./forge.js');
+        const result = await commentCommand(ctx, mode, file, opts);
+        return { json: result, text: formatComment(result) };
+      }),
+    );
+}
+
+program
+  .command('ci')
+  .description('continuous integration files')
+  .command('init')
+  .addArgument(new Argument('<forge>', 'the CI to write for').choices(['github', 'gitlab']))
+  .description(
+    'write .github/workflows/cairn.yaml (github) or .gitlab-ci.yml (gitlab): repro, report and comment on every pull/merge request',
+  )
+  .option('-f, --force', 'replace the file if it exists')
+  .option('--package <spec>', 'what the CI installs with npm install --global (default: cairn)')
+  .action(
+    action(async (ctx, forge: 'github' | 'gitlab', opts: CiInitFlags) => {
+      const { ciInitCommand } = await import('../commands/ci.js');
+      const { formatCiInit } = await import('./forge.js');
+      const result = await ciInitCommand(ctx, forge, opts);
+      return { json: result, text: formatCiInit(result, ctx.cwd) };
+    }),
+  );
+
+// The agent (src/deploy/agent.ts): reconciles environments in git to local workers.
+withRegistryFlags(
+  program
+    .command('agent')
+    .description('follow environments in a git repository and serve them here, with canaries')
+    .requiredOption('--repo <url|path>', 'the git repository: a path, file://, http(s):// or ssh')
+    .option('--branch <name>', 'the branch to follow', 'main')
+    .option(
+      '--env <env>',
+      'an environment to follow (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--host <host>', 'address of the router and the webhook endpoint', '127.0.0.1')
+    .option('--port <port>', 'router port (0 picks a free one)', nonNegativeInteger, 8080)
+    .option('--interval <duration>', 'how often git is fetched', '30s')
+    .option(
+      '--webhook-port <port>',
+      'serve push webhooks here (secret: CAIRN_WEBHOOK_SECRET)',
+      nonNegativeInteger,
+    )
+    .option('--state-dir <dir>', 'state, event log and workers (default .cairn/agent)')
+    .option(
+      '--once',
+      'reconcile once, wait for rollouts to finish, exit 0 when Synced and Healthy',
+    ),
+  true,
+).action(async (opts: AgentCliFlags, command: Command) => {
+  const flags = command.optsWithGlobals<GlobalFlags>();
+  const { ctx, done } = context(flags, {});
+  const { runAgent } = await import('./agent.js');
+  process.exitCode = await runAgent(ctx, opts, flags.json === true, done);
+});
+
 // Serving (src/serve): runs until SIGTERM or SIGINT, then drains.
 withRegistryFlags(
   program
@@ -1171,6 +1270,7 @@ withRegistryFlags(
     )
     .option('--log-sample <share>', 'share of requests the prediction log records (0 to 1)', Number)
     .option('--log-dir <dir>', 'where prediction logs go (default .cairn/predictions)')
+    .option('--exit-with-stdin', 'drain and exit when stdin ends (for a supervising process)')
     .addOption(kitopsOption()),
 ).action(async (sources: string[], opts: ServeFlags, command: Command) => {
   const flags = command.optsWithGlobals<GlobalFlags>();

@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'state-invalid'
   | 'state-version'
   | 'webhook-secret-empty'
+  | 'webhook-secret-missing'
+  | 'no-environment'
+  | 'environment-unknown'
   // Files the user wrote and flags they passed
   | 'manifest-invalid'
   | 'bad-flag'
@@ -124,6 +127,17 @@ export type ErrorCode =
   | 'render-invalid-name'
   | 'render-needs-digest'
   | 'render-target-invalid'
+  // CI reports on forges (cairn comment, cairn ci init)
+  | 'forge-unknown'
+  | 'forge-repo-missing'
+  | 'forge-token-missing'
+  | 'forge-unauthorized'
+  | 'forge-forbidden'
+  | 'forge-not-found'
+  | 'forge-status'
+  | 'forge-unreachable'
+  | 'comment-target'
+  | 'comment-too-long'
   /** an HTTP status a registry answered with and no better code describes */
   | `http-${number}`;
 
