@@ -30,6 +30,10 @@ const BENCHMARKS = {
   'serve-batch': './serve.mjs?name=serve-batch',
   'serve-ready': './serve.mjs?name=serve-ready',
   'serve-soak': './serve.mjs?name=serve-soak',
+  // Experiments (bench/exp.mjs)
+  'exp-show': './exp.mjs?name=exp-show',
+  'exp-run': './exp.mjs?name=exp-run',
+  'exp-queue': './exp.mjs?name=exp-queue',
 };
 
 const out = (s) => process.stdout.write(`${s}\n`);

@@ -5,7 +5,7 @@
  */
 
 /**
- * Higher ranks import lower ones: cli → commands → (deploy, serve, forge, metrics) →
+ * Higher ranks import lower ones: cli → commands → (deploy, serve, forge, metrics, exp) →
  * (pipeline, modelkit, oci) → data → core. `index.ts` (the library API) sits just under cli.
  */
 export const RANK = {
@@ -18,6 +18,7 @@ export const RANK = {
   metrics: 3,
   deploy: 3,
   forge: 3,
+  exp: 3,
   commands: 4,
   'index.ts': 4.5,
   cli: 5,
@@ -94,5 +95,5 @@ export function layerViolation(from, specifier) {
   if (SIDEWAYS.some((e) => e.from === fromLayer && e.to === toLayer)) return undefined;
   return b === a
     ? `${fromLayer} may not import ${toLayer} (same rank; allowed sideways edges: ${SIDEWAYS.map((e) => `${e.from} → ${e.to}`).join(', ')})`
-    : `${fromLayer} may not import ${toLayer}: dependencies point downward (cli → commands → serve, deploy, forge, metrics → pipeline, modelkit, oci → data → core)`;
+    : `${fromLayer} may not import ${toLayer}: dependencies point downward (cli → commands → serve, deploy, forge, metrics, exp → pipeline, modelkit, oci → data → core)`;
 }

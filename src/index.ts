@@ -40,6 +40,25 @@ export {
 } from './commands/metrics.js';
 export { plots, diffRevisions, type PlotsOptions, type PlotsResult } from './commands/plots.js';
 export { report, type ReportOptions, type ReportResult } from './commands/report.js';
+export {
+  expRun,
+  expShow,
+  expList,
+  expDiff,
+  expApply,
+  expBranch,
+  expRemove,
+  expPush,
+  expPull,
+  expQueueAdd,
+  expQueueStart,
+  expQueueStatus,
+  expQueueLogs,
+  expQueueKill,
+  expQueueRemove,
+  type ExpRunOptions,
+  type ExpRunResult,
+} from './commands/exp.js';
 export { serve, type ServeOptions, type ServeHandle, type ServedModel } from './commands/serve.js';
 export { ModelRepository, type Loader, type IndexEntry } from './serve/repository.js';
 export { createApp, type AppOptions } from './serve/http.js';

@@ -75,7 +75,7 @@ function action<A extends unknown[]>(
   body: (
     ctx: CommandContext,
     ...args: A
-  ) => Promise<{ json: unknown; text: string; exitCode?: number }>,
+  ) => Promise<{ json: unknown; text: string | (() => string); exitCode?: number }>,
   options: ActionOptions | ((...args: A) => ActionOptions) = {},
 ) {
   return async (...args: A): Promise<void> => {
@@ -91,8 +91,11 @@ function action<A extends unknown[]>(
         process.stdout.write(
           `${o.lineStream === true ? JSON.stringify(result.json) : JSON.stringify(result.json, null, 2)}\n`,
         );
-      else if (result.text !== '' && flags.quiet !== true)
-        process.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
+      else if (flags.quiet !== true) {
+        // A function renders only when text is wanted (a large table is not built for --json).
+        const text = typeof result.text === 'function' ? result.text() : result.text;
+        if (text !== '') process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      }
       process.exitCode = result.exitCode ?? 0;
     } catch (error) {
       done();
@@ -930,6 +933,324 @@ program
       const result = await report(ctx, { base: opts.base, out: opts.out });
       return { json: { file: result.file, images: result.images }, text: result.file };
     }),
+  );
+
+// Experiments (src/exp): DVC's refs/exps layout, so `dvc exp show` and Cairn read the same refs.
+const exp = program
+  .command('exp')
+  .description(
+    'run, compare and keep experiments: pipeline runs with changed params, as git commits',
+  );
+
+interface ExpRunFlags {
+  setParam: string[];
+  name?: string;
+  temp: boolean;
+  force?: boolean;
+  runCache: boolean;
+  jobs?: number;
+  queue?: boolean;
+}
+
+exp
+  .command('run [targets...]')
+  .description('run the pipeline with params changed (-S) in a temp worktree and commit the result')
+  .option(
+    '-S, --set-param <[file:]key=value>',
+    'change a param; sweeps: key=range(0.1,1,0.1), key=choice(a,b), key=a,b (repeatable)',
+    collect,
+    [],
+  )
+  .option('-n, --name <name>', 'the experiment name (default: a generated adjective-noun)')
+  .option('--no-temp', 'run in the workspace, as DVC does by default (leaves the results there)')
+  .option('-f, --force', 'replace an experiment of the same name')
+  .option('--no-run-cache', 'neither restore from nor save to the run-cache')
+  .option(
+    '-j, --jobs <n>',
+    'stages run at once within an experiment (default: cores)',
+    positiveInteger,
+  )
+  .option('--queue', 'add to the queue instead of running (`cairn exp queue start` runs it)')
+  .action(
+    action(
+      async (ctx, targets: string[], opts: ExpRunFlags) => {
+        if (opts.queue === true) {
+          const { expQueueAdd } = await import('../commands/exp.js');
+          const { formatQueued } = await import('./exp.js');
+          const queued = await expQueueAdd(ctx, targets, {
+            set: opts.setParam,
+            ...(opts.name === undefined ? {} : { name: opts.name }),
+            force: opts.force === true,
+          });
+          return { json: queued, text: formatQueued(queued) };
+        }
+        const { expRun } = await import('../commands/exp.js');
+        const { formatExpRun } = await import('./exp.js');
+        const result = await expRun(ctx, targets, {
+          set: opts.setParam,
+          ...(opts.name === undefined ? {} : { name: opts.name }),
+          temp: opts.temp,
+          force: opts.force === true,
+          noRunCache: !opts.runCache,
+          ...(opts.jobs === undefined ? {} : { jobs: opts.jobs }),
+        });
+        return { json: result, text: formatExpRun(result), exitCode: result.failed ? 1 : 0 };
+      },
+      { prefixStages: true },
+    ),
+  );
+
+interface ExpShowFlags {
+  csv?: boolean;
+  md?: boolean;
+  sortBy?: string;
+  sortOrder: 'asc' | 'desc';
+  onlyChanged?: boolean;
+  allBaselines?: boolean;
+  rev: string[];
+  precision: number;
+  hideWorkspace?: boolean;
+}
+
+exp
+  .command('show')
+  .description('one row per experiment with its params and metrics, grouped under its baseline')
+  .addOption(new Option('--csv', 'comma-separated values').conflicts(['md']))
+  .option('--md', 'a Markdown table')
+  .option('--sort-by <column>', 'sort experiments by a metric or param (key or file:key)')
+  .addOption(
+    new Option('--sort-order <order>', 'with --sort-by').choices(['asc', 'desc']).default('asc'),
+  )
+  .option('--only-changed', 'only the columns whose values differ')
+  .option('-A, --all-baselines', 'the experiments of every baseline, not only HEAD')
+  .option('--rev <rev>', 'the experiments of this baseline (repeatable)', collect, [])
+  .option('--precision <n>', 'significant digits of numbers', positiveInteger, 5)
+  .option('--hide-workspace', 'leave out the workspace row')
+  .action(
+    action(async (ctx, opts: ExpShowFlags) => {
+      const { expShow } = await import('../commands/exp.js');
+      const { buildTable } = await import('../exp/table.js');
+      const { formatExpShow } = await import('./exp.js');
+      const data = await expShow(ctx, { all: opts.allBaselines === true, revs: opts.rev });
+      if (opts.hideWorkspace === true) delete data.workspace;
+      // Built before returning, so a bad --sort-by is an error with --json too.
+      const table = buildTable(data, {
+        ...(opts.sortBy === undefined ? {} : { sortBy: opts.sortBy }),
+        sortOrder: opts.sortOrder,
+        onlyChanged: opts.onlyChanged === true,
+      });
+      const format = opts.csv === true ? 'csv' : opts.md === true ? 'md' : 'text';
+      return { json: data, text: () => formatExpShow(table, format, opts.precision) };
+    }),
+  );
+
+exp
+  .command('list')
+  .alias('ls')
+  .description("the experiments' names, under their baselines")
+  .option('-A, --all-baselines', 'every baseline, not only HEAD')
+  .option('--rev <rev>', 'the experiments of this baseline')
+  .action(
+    action(async (ctx, opts: { allBaselines?: boolean; rev?: string }) => {
+      const { expList } = await import('../commands/exp.js');
+      const { formatExpList } = await import('./exp.js');
+      const groups = await expList(ctx, {
+        all: opts.allBaselines === true,
+        ...(opts.rev === undefined ? {} : { rev: opts.rev }),
+      });
+      return { json: groups, text: formatExpList(groups) };
+    }),
+  );
+
+exp
+  .command('diff [a] [b]')
+  .description('params and metrics of B against A (default: the workspace against its baseline)')
+  .option('--all', 'unchanged values too')
+  .option('--md', 'a Markdown table')
+  .option('--precision <n>', 'significant digits of numbers', positiveInteger, 5)
+  .action(
+    action(
+      async (
+        ctx,
+        a: string | undefined,
+        b: string | undefined,
+        opts: { all?: boolean; md?: boolean; precision: number },
+      ) => {
+        const { expDiff } = await import('../commands/exp.js');
+        const { formatExpDiff } = await import('./exp.js');
+        // One argument compares that experiment with its baseline.
+        const d =
+          b === undefined && a !== undefined
+            ? await expDiff(ctx, undefined, a, { all: opts.all === true })
+            : await expDiff(ctx, a, b, { all: opts.all === true });
+        return {
+          json: { params: d.params, metrics: d.metrics },
+          text: formatExpDiff(d, opts.md === true, opts.precision),
+        };
+      },
+    ),
+  );
+
+exp
+  .command('apply <name>')
+  .description("set the workspace's files and outputs to the experiment's")
+  .option('-f, --force', 'overwrite uncommitted changes')
+  .action(
+    action(async (ctx, name: string, opts: { force?: boolean }) => {
+      const { expApply } = await import('../commands/exp.js');
+      const { formatApply } = await import('./exp.js');
+      const result = await expApply(ctx, name, { force: opts.force === true });
+      return { json: result, text: formatApply(result) };
+    }),
+  );
+
+exp
+  .command('branch <name> <branch>')
+  .description('make a git branch of an experiment')
+  .action(
+    action(async (ctx, name: string, branch: string) => {
+      const { expBranch } = await import('../commands/exp.js');
+      const result = await expBranch(ctx, name, branch);
+      return {
+        json: result,
+        text: `Branch '${result.branch}' at experiment '${result.name}' (${result.commit.slice(0, 7)}).`,
+      };
+    }),
+  );
+
+exp
+  .command('remove <names...>')
+  .alias('rm')
+  .description('delete experiments (their refs) or queued entries')
+  .action(
+    action(async (ctx, names: string[]) => {
+      const { expRemove } = await import('../commands/exp.js');
+      const result = await expRemove(ctx, names);
+      const lines = [
+        ...result.removed.map((e) => `Removed experiment '${e.name}' (${e.ref}).`),
+        ...result.dequeued.map((id) => `Removed queue entry ${id}.`),
+      ];
+      return { json: result, text: lines.join('\n') };
+    }),
+  );
+
+for (const [verb, what] of [
+  ['push', "send experiment refs to a git remote (HEAD's experiments by default)"],
+  ['pull', "fetch experiment refs from a git remote (HEAD's experiments by default)"],
+] as const) {
+  exp
+    .command(`${verb} <remote> [names...]`)
+    .description(what)
+    .option('-A, --all-baselines', 'the experiments of every baseline')
+    .option('-f, --force', 'replace refs that differ')
+    .action(
+      action(
+        async (
+          ctx,
+          remote: string,
+          names: string[],
+          opts: { allBaselines?: boolean; force?: boolean },
+        ) => {
+          const { expPush, expPull } = await import('../commands/exp.js');
+          const o = { names, all: opts.allBaselines === true, force: opts.force === true };
+          const refs =
+            verb === 'push' ? await expPush(ctx, remote, o) : await expPull(ctx, remote, o);
+          const done = verb === 'push' ? 'Pushed' : 'Pulled';
+          return {
+            json: refs,
+            text:
+              refs.length === 0
+                ? 'No experiments to transfer.'
+                : `${done} ${String(refs.length)} experiment${refs.length === 1 ? '' : 's'} (git refs only: cached outputs are not transferred).`,
+          };
+        },
+      ),
+    );
+}
+
+const queue = exp
+  .command('queue')
+  .description('run queued experiments (`cairn exp run --queue`) N at a time');
+
+queue
+  .command('start')
+  .description('run the queue until it is empty, N experiments at a time (in the foreground)')
+  .option('-j, --jobs <n>', 'experiments at once', positiveInteger, 1)
+  .action(
+    action(async (ctx, opts: { jobs: number }) => {
+      const { expQueueStart } = await import('../commands/exp.js');
+      const script = process.argv[1];
+      const result = await expQueueStart(ctx, {
+        jobs: opts.jobs,
+        worker: [process.execPath, ...(script === undefined ? [] : [script])],
+      });
+      return {
+        json: result,
+        text: `Queue done: ${String(result.done.length)} experiments ran, ${String(result.failed.length)} failed${result.failed.length > 0 ? ' (see `cairn exp queue logs <id>`)' : ''}.`,
+        exitCode: result.failed.length > 0 ? 1 : 0,
+      };
+    }),
+  );
+
+queue
+  .command('status')
+  .description('queued, running and failed experiments')
+  .action(
+    action(async (ctx) => {
+      const { expQueueStatus } = await import('../commands/exp.js');
+      const { formatQueueStatus } = await import('./exp.js');
+      const entries = await expQueueStatus(ctx);
+      return { json: entries, text: formatQueueStatus(entries) };
+    }),
+  );
+
+queue
+  .command('logs <id>')
+  .description("a queued experiment's output (by id or name)")
+  .action(
+    action(async (ctx, id: string) => {
+      const { expQueueLogs } = await import('../commands/exp.js');
+      const text = await expQueueLogs(ctx, id);
+      return { json: { id, log: text }, text };
+    }),
+  );
+
+queue
+  .command('kill <ids...>')
+  .description('stop running experiments (by id or name)')
+  .action(
+    action(async (ctx, ids: string[]) => {
+      const { expQueueKill } = await import('../commands/exp.js');
+      const killed = await expQueueKill(ctx, ids);
+      return { json: killed, text: killed.map((id) => `Stopping ${id}.`).join('\n') };
+    }),
+  );
+
+queue
+  .command('remove <ids...>')
+  .description('drop queued or failed entries (by id or name)')
+  .action(
+    action(async (ctx, ids: string[]) => {
+      const { expQueueRemove } = await import('../commands/exp.js');
+      const removed = await expQueueRemove(ctx, ids);
+      return { json: removed, text: removed.map((id) => `Removed queue entry ${id}.`).join('\n') };
+    }),
+  );
+
+queue
+  .command('exec <id>', { hidden: true })
+  .description("the queue's worker: runs one claimed entry")
+  .action(
+    action(
+      async (ctx, id: string) => {
+        const { expQueueExec } = await import('../commands/exp.js');
+        const { formatExpRun } = await import('./exp.js');
+        const result = await expQueueExec(ctx, id);
+        const run = { experiments: [result], failed: result.failed };
+        return { json: run, text: formatExpRun(run), exitCode: result.failed ? 1 : 0 };
+      },
+      { prefixStages: true },
+    ),
   );
 
 // GitOps (src/deploy): every change to environments/<env>.yaml is a commit.

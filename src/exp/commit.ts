@@ -1,0 +1,58 @@
+/**
+ * An experiment recorded as DVC records it: one commit whose single parent is the baseline,
+ * message `dvc: commit experiment <sha256>`, then its ref. The ref is written only after the
+ * commit object exists, in one `update-ref`, so a killed run leaves no half-written ref.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CairnError } from '../core/errors.js';
+import { gitRun } from './git.js';
+
+/** sha256 of the run's dvc.lock: the experiment's identity in its commit message. */
+export function experimentHash(dir: string): string {
+  const lock = path.join(dir, 'dvc.lock');
+  const text = fs.existsSync(lock) ? fs.readFileSync(lock) : Buffer.alloc(0);
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export interface CommitRequest {
+  /** the tree to commit */
+  tree: string;
+  baseline: string;
+  ref: string;
+  hash: string;
+  /** replace an existing experiment of the same name */
+  force: boolean;
+  /** where git runs (the workspace) */
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Writes the commit and then the ref; returns the commit id. */
+export async function commitExperiment(r: CommitRequest): Promise<string> {
+  const commit = (
+    await gitRun(
+      r.cwd,
+      ['commit-tree', r.tree, '-p', r.baseline, '-m', `dvc: commit experiment ${r.hash}`],
+      { env: r.env },
+    )
+  ).trim();
+  try {
+    // An empty old value makes git refuse when the ref already exists (two runs, one name).
+    await gitRun(r.cwd, ['update-ref', r.ref, commit, ...(r.force ? [] : [''])], { env: r.env });
+  } catch (error) {
+    throw new CairnError('exists', `experiment ${r.ref} already exists`, {
+      hint: 'Pick another name with -n, or pass --force to replace it.',
+      cause: error,
+    });
+  }
+  return commit;
+}
+
+/** The tree of everything `git add -A` sees in a worktree (its own index, not the user's). */
+export async function worktreeTree(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
+  // Stage logs are the run's own, not the experiment's content.
+  await gitRun(dir, ['add', '-A', '--', '.', ':(exclude).cairn/logs'], { env });
+  return (await gitRun(dir, ['write-tree'], { env })).trim();
+}

@@ -1,0 +1,93 @@
+/** `cairn exp run --queue` and `exp queue`: a queue in git refs, run N at a time, with status, logs and kill. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect, test } from 'vitest';
+import type { Sandbox } from '../e2e/helpers.js';
+import { expRefs, pipelineRepo, tempWorktrees } from './setup.js';
+
+interface Entry {
+  id: string;
+  name: string;
+  state: string;
+}
+
+async function status(sb: Sandbox): Promise<Entry[]> {
+  return JSON.parse((await sb.cairnOk(['exp', 'queue', 'status', '--json'])).stdout) as Entry[];
+}
+
+test('queued experiments wait in git refs and run two at a time with the run-cache shared', async () => {
+  const { sb } = await pipelineRepo();
+  await using _ = sb;
+  const queued = await sb.cairnOk([
+    'exp',
+    'run',
+    '--queue',
+    '-S',
+    'train.lr=0.1,0.2,0.3',
+    '-S',
+    'train.sleep=1',
+  ]);
+  expect(queued.stdout.match(/^Queued experiment/gm)).toHaveLength(3);
+  expect([...(await expRefs(sb)).keys()]).toEqual([]);
+  const before = await status(sb);
+  expect(before.map((e) => e.state)).toEqual(['queued', 'queued', 'queued']);
+  const queueRefs = await sb.git(['for-each-ref', '--format=%(refname)', 'refs/cairn/exp-queue']);
+  expect(queueRefs.trim().split('\n')).toHaveLength(3);
+
+  const run = await sb.cairnOk(['exp', 'queue', 'start', '-j', '2']);
+  expect(run.stdout).toContain('Queue done: 3 experiments ran, 0 failed.');
+  expect(await status(sb)).toEqual([]);
+  const names = [...(await expRefs(sb)).keys()].map((r) => r.split('/').pop()).sort();
+  expect(names).toEqual(before.map((e) => e.name).sort());
+  expect(tempWorktrees(sb)).toEqual([]);
+
+  const log = await sb.cairnOk(['exp', 'queue', 'logs', before[0]?.id ?? '']);
+  expect(log.stdout).toContain("Running stage 'train':");
+  expect(log.stdout).toContain(`Ran experiment '${before[0]?.name ?? ''}'`);
+
+  // The same params again hit the run-cache the queued runs saved.
+  await sb.cairnOk([
+    'exp',
+    'run',
+    '--queue',
+    '-S',
+    'train.lr=0.1',
+    '-S',
+    'train.sleep=1',
+    '-n',
+    'again',
+  ]);
+  const [again] = await status(sb);
+  await sb.cairnOk(['exp', 'queue', 'start']);
+  expect((await sb.cairnOk(['exp', 'queue', 'logs', again?.id ?? ''])).stdout).toContain(
+    "Stage 'train' is cached",
+  );
+});
+
+test('exp queue kill stops a running experiment: it is marked failed and leaves no experiment ref', async () => {
+  const { sb } = await pipelineRepo();
+  await using _ = sb;
+  await sb.cairnOk(['exp', 'run', '--queue', '-S', 'train.sleep=60', '-n', 'slow']);
+  const start = sb.spawnCairn(['exp', 'queue', 'start']);
+  const deadline = Date.now() + 60_000;
+  let running: Entry | undefined;
+  while (running === undefined && Date.now() < deadline) {
+    running = (await status(sb)).find((e) => e.state === 'running');
+    if (running === undefined) await sleep(200);
+  }
+  expect(running?.name).toBe('slow');
+  // Wait for the stage to start before stopping it.
+  while (
+    !(await sb.cairnOk(['exp', 'queue', 'logs', 'slow'])).stdout.includes('> sleep 60') &&
+    Date.now() < deadline
+  )
+    await sleep(200);
+  await sb.cairnOk(['exp', 'queue', 'kill', 'slow']);
+  const ended = await start.exited;
+  expect(ended.code).toBe(1);
+  expect(ended.stdout).toContain('1 failed');
+  expect((await status(sb)).map((e) => [e.name, e.state])).toEqual([['slow', 'failed']]);
+  expect([...(await expRefs(sb)).keys()]).toEqual([]);
+  expect(tempWorktrees(sb)).toEqual([]);
+  await sb.cairnOk(['exp', 'remove', 'slow']);
+  expect(await status(sb)).toEqual([]);
+});
