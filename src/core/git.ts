@@ -7,20 +7,31 @@ import { CairnError } from './errors.js';
 
 const execFileP = promisify(execFile);
 
-/** Runs git in `cwd` and returns its stdout; a failure is a `git-failed` CairnError. */
-export async function git(cwd: string, args: string[]): Promise<string> {
+export interface GitOptions {
+  /** the environment git runs in (default: this process's; experiments add GIT_INDEX_FILE) */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Runs git in `cwd`; a failure is a `git-failed` CairnError quoting git's last error line. */
+export async function git(
+  cwd: string,
+  args: readonly string[],
+  o: GitOptions = {},
+): Promise<string> {
   try {
-    const { stdout } = await execFileP('git', args, { cwd, maxBuffer: 1024 * 1024 * 1024 });
+    const { stdout } = await execFileP('git', args, {
+      cwd,
+      env: o.env ?? process.env,
+      maxBuffer: 1024 * 1024 * 1024,
+    });
     return stdout;
   } catch (error) {
-    throw new CairnError(
-      'git-failed',
-      `git ${args.join(' ')} failed in ${cwd}: ${(error as Error).message.split('\n')[0] ?? ''}`,
-      {
-        hint: 'Check that this is a git repository with at least one commit.',
-        cause: error,
-      },
-    );
+    const e = error as { stderr?: string; message: string };
+    const last = (e.stderr ?? e.message).trim().split('\n').pop() ?? '';
+    throw new CairnError('git-failed', `git ${args.join(' ')} failed in ${cwd}: ${last}`, {
+      hint: 'Check that this is a git repository with at least one commit and a user identity (git config user.name / user.email).',
+      cause: error,
+    });
   }
 }
 
@@ -70,38 +81,83 @@ export async function listBlobs(
   return found;
 }
 
-/** Reads many blobs through one `git cat-file --batch` process. */
-export async function readBlobs(
+/** One object `git cat-file --batch` answered for a request. */
+export interface BatchObject {
+  /** the object id */
+  oid: string;
+  data: Buffer;
+}
+
+/**
+ * Reads many objects (`<commit>:<path>` or ids) through one `git cat-file --batch` process;
+ * a missing one maps to undefined.
+ */
+export async function catFileBatch(
   cwd: string,
-  blobs: readonly string[],
-): Promise<Map<string, Buffer>> {
-  const result = new Map<string, Buffer>();
-  if (blobs.length === 0) return result;
-  const child = spawn('git', ['cat-file', '--batch'], { cwd, stdio: ['pipe', 'pipe', 'inherit'] });
+  requests: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<(BatchObject | undefined)[]> {
+  if (requests.length === 0) return [];
+  const child = spawn('git', ['cat-file', '--batch'], {
+    cwd,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const chunks: Buffer[] = [];
+  let stderr = '';
   child.stdout.on('data', (c: Buffer) => chunks.push(c));
-  child.stdin.end(`${blobs.join('\n')}\n`);
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin.end(`${requests.join('\n')}\n`);
   await new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve();
       else
         reject(
-          new CairnError('git-failed', `git cat-file exited with ${code ?? 'a signal'} in ${cwd}`),
+          new CairnError(
+            'git-failed',
+            `git cat-file --batch exited with ${String(code)} in ${cwd}: ${stderr.trim()}`,
+          ),
         );
     });
   });
   const all = Buffer.concat(chunks);
+  const out: (BatchObject | undefined)[] = [];
   let pos = 0;
-  for (const id of blobs) {
+  for (let i = 0; i < requests.length; i++) {
     const nl = all.indexOf(0x0a, pos);
+    if (nl < 0) throw new Error('Internal error: git cat-file --batch answered too few objects');
     const header = all.subarray(pos, nl).toString();
-    const size = Number(header.split(' ')[2]);
     pos = nl + 1;
-    if (header.endsWith('missing') || !Number.isFinite(size)) continue;
-    result.set(id, all.subarray(pos, pos + size));
+    // "<oid> <type> <size>", or "<request> missing" / "<request> ambiguous"
+    const [oid, type, sizeText] = header.split(' ');
+    const size = Number(sizeText);
+    if (
+      oid === undefined ||
+      type === undefined ||
+      sizeText === undefined ||
+      !Number.isFinite(size)
+    ) {
+      out.push(undefined);
+      continue;
+    }
+    out.push({ oid, data: all.subarray(pos, pos + size) });
     pos += size + 1;
   }
+  return out;
+}
+
+/** Reads many blobs through one `git cat-file --batch` process, by id; missing ones are left out. */
+export async function readBlobs(
+  cwd: string,
+  blobs: readonly string[],
+): Promise<Map<string, Buffer>> {
+  const objects = await catFileBatch(cwd, blobs);
+  const result = new Map<string, Buffer>();
+  blobs.forEach((id, i) => {
+    const o = objects[i];
+    if (o !== undefined) result.set(id, o.data);
+  });
   return result;
 }
 

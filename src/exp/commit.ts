@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
-import { gitRun } from './git.js';
+import { git } from '../core/git.js';
 
 /** sha256 of the run's dvc.lock: the experiment's identity in its commit message. */
 export function experimentHash(dir: string): string {
@@ -32,7 +32,7 @@ export interface CommitRequest {
 /** Writes the commit and then the ref; returns the commit id. */
 export async function commitExperiment(r: CommitRequest): Promise<string> {
   const commit = (
-    await gitRun(
+    await git(
       r.cwd,
       ['commit-tree', r.tree, '-p', r.baseline, '-m', `dvc: commit experiment ${r.hash}`],
       { env: r.env },
@@ -40,7 +40,7 @@ export async function commitExperiment(r: CommitRequest): Promise<string> {
   ).trim();
   try {
     // An empty old value makes git refuse when the ref already exists (two runs, one name).
-    await gitRun(r.cwd, ['update-ref', r.ref, commit, ...(r.force ? [] : [''])], { env: r.env });
+    await git(r.cwd, ['update-ref', r.ref, commit, ...(r.force ? [] : [''])], { env: r.env });
   } catch (error) {
     throw new CairnError('exists', `experiment ${r.ref} already exists`, {
       hint: 'Pick another name with -n, or pass --force to replace it.',
@@ -53,6 +53,6 @@ export async function commitExperiment(r: CommitRequest): Promise<string> {
 /** The tree of everything `git add -A` sees in a worktree (its own index, not the user's). */
 export async function worktreeTree(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
   // Stage logs are the run's own, not the experiment's content.
-  await gitRun(dir, ['add', '-A', '--', '.', ':(exclude).cairn/logs'], { env });
-  return (await gitRun(dir, ['write-tree'], { env })).trim();
+  await git(dir, ['add', '-A', '--', '.', ':(exclude).cairn/logs'], { env });
+  return (await git(dir, ['write-tree'], { env })).trim();
 }

@@ -7,7 +7,7 @@ import { openRepo } from '../core/repo.js';
 import { Workspace } from '../data/workspace.js';
 import { parseLockFile } from '../pipeline/lockfile.js';
 import { restoreOutput } from '../pipeline/restore.js';
-import { catFileBatch, gitRun } from './git.js';
+import { catFileBatch, git } from '../core/git.js';
 import { findExp, listExpRefs, resolveCommit, type ExpRef } from './refs.js';
 import type { ExpRepo } from './run.js';
 import { readRevisions, readWorkspace } from './show.js';
@@ -15,9 +15,7 @@ import type { Cell, FileValues } from './values.js';
 
 async function head(r: ExpRepo): Promise<string | undefined> {
   try {
-    return (
-      await gitRun(r.root, ['rev-parse', '--verify', 'HEAD^{commit}'], { env: r.env })
-    ).trim();
+    return (await git(r.root, ['rev-parse', '--verify', 'HEAD^{commit}'], { env: r.env })).trim();
   } catch {
     return undefined;
   }
@@ -48,7 +46,7 @@ export async function applyExperiment(
   force: boolean,
 ): Promise<ApplyResult> {
   const exp = await findExperiment(r, spec);
-  const changes = await gitRun(
+  const changes = await git(
     r.root,
     ['diff-tree', '-r', '--no-commit-id', '--name-status', '-z', exp.baseline, exp.commit],
     {
@@ -64,7 +62,7 @@ export async function applyExperiment(
     (status === 'D' ? remove : write).push(file);
   }
   if (!force && write.length + remove.length > 0) {
-    const dirty = await gitRun(r.root, ['status', '--porcelain', '-z', '--', ...write, ...remove], {
+    const dirty = await git(r.root, ['status', '--porcelain', '-z', '--', ...write, ...remove], {
       env: r.env,
     });
     const files = dirty
@@ -100,9 +98,7 @@ async function restoreLockedOutputs(r: ExpRepo, commit: string): Promise<string[
   const [lockObj] = await catFileBatch(r.root, [`${commit}:dvc.lock`], r.env);
   if (lockObj === undefined) return [];
   const inTree = new Set(
-    (await gitRun(r.root, ['ls-tree', '-r', '--name-only', '-z', commit], { env: r.env })).split(
-      '\0',
-    ),
+    (await git(r.root, ['ls-tree', '-r', '--name-only', '-z', commit], { env: r.env })).split('\0'),
   );
   const lock = parseLockFile('dvc.lock', lockObj.data.toString('utf8'));
   const repo = await openRepo(r.root, r.env);
@@ -136,7 +132,7 @@ export async function branchExperiment(
 ): Promise<{ name: string; branch: string; commit: string }> {
   const exp = await findExperiment(r, spec);
   try {
-    await gitRun(r.root, ['check-ref-format', '--branch', branch], { env: r.env });
+    await git(r.root, ['check-ref-format', '--branch', branch], { env: r.env });
   } catch {
     throw new CairnError('bad-flag', `'${branch}' is not a valid branch name`, {
       hint: 'See `git check-ref-format --help`.',
@@ -144,12 +140,12 @@ export async function branchExperiment(
   }
   if (
     fs.existsSync(path.join(r.root, '.git')) &&
-    (await gitRun(r.root, ['branch', '--list', branch], { env: r.env })).trim() !== ''
+    (await git(r.root, ['branch', '--list', branch], { env: r.env })).trim() !== ''
   )
     throw new CairnError('exists', `branch '${branch}' already exists`, {
       hint: 'Pick another branch name.',
     });
-  await gitRun(r.root, ['branch', branch, exp.commit], { env: r.env });
+  await git(r.root, ['branch', branch, exp.commit], { env: r.env });
   return { name: exp.name, branch, commit: exp.commit };
 }
 
@@ -158,8 +154,7 @@ export async function removeExperiments(r: ExpRepo, specs: readonly string[]): P
   const refs = await listExpRefs(r.root, r.env);
   const here = await head(r);
   const found = specs.map((s) => findExp(refs, s, here));
-  for (const e of found)
-    await gitRun(r.root, ['update-ref', '-d', e.ref, e.commit], { env: r.env });
+  for (const e of found) await git(r.root, ['update-ref', '-d', e.ref, e.commit], { env: r.env });
   return found;
 }
 

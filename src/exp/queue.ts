@@ -13,7 +13,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import { processAlive } from '../core/fs.js';
-import { gitRun } from './git.js';
+import { git } from '../core/git.js';
 import type { Assignment } from './overrides.js';
 import type { ExpRepo, PreparedExp, RunSettings, ExperimentResult } from './run.js';
 import { runPrepared } from './run.js';
@@ -77,17 +77,13 @@ export async function enqueue(r: ExpRepo, exps: readonly PreparedExp[]): Promise
       targets: e.targets,
     };
     const commit = (
-      await gitRun(
-        r.root,
-        ['commit-tree', e.tree, '-p', e.baseline, '-m', JSON.stringify(message)],
-        {
-          env: r.env,
-        },
-      )
+      await git(r.root, ['commit-tree', e.tree, '-p', e.baseline, '-m', JSON.stringify(message)], {
+        env: r.env,
+      })
     ).trim();
     // Sortable: submission time, then order within one call.
     const id = `${String(Date.now())}-${String(i).padStart(4, '0')}-${randomBytes(3).toString('hex')}`;
-    await gitRun(r.root, ['update-ref', `${QUEUE}${id}`, commit, ''], { env: r.env });
+    await git(r.root, ['update-ref', `${QUEUE}${id}`, commit, ''], { env: r.env });
     entries.push({
       id,
       name: e.name,
@@ -103,7 +99,7 @@ export async function enqueue(r: ExpRepo, exps: readonly PreparedExp[]): Promise
 
 /** Every queued, running and failed entry, oldest first. */
 export async function listQueue(r: ExpRepo): Promise<QueueEntry[]> {
-  const out = await gitRun(
+  const out = await git(
     r.root,
     [
       'for-each-ref',
@@ -221,7 +217,7 @@ export async function runEntry(
   if (e === undefined) throw new CairnError('not-found', `no queued experiment ${id}`);
   await fsp.mkdir(queueDir(r), { recursive: true });
   await fsp.writeFile(pidPath(r, id), `${String(process.pid)}\n`);
-  const tree = (await gitRun(r.root, ['rev-parse', `${e.commit}^{tree}`], { env: r.env })).trim();
+  const tree = (await git(r.root, ['rev-parse', `${e.commit}^{tree}`], { env: r.env })).trim();
   let result: ExperimentResult | undefined;
   try {
     result = await runPrepared(

@@ -4,7 +4,7 @@
  * temp) are DVC's internal namespaces and are not experiments.
  */
 import { CairnError } from '../core/errors.js';
-import { gitRun } from './git.js';
+import { git } from '../core/git.js';
 
 export const EXPS_PREFIX = 'refs/exps/';
 
@@ -61,7 +61,7 @@ export function checkExpName(name: string): void {
 
 /** Every experiment ref of the repository, in one `git for-each-ref`. */
 export async function listExpRefs(cwd: string, env: NodeJS.ProcessEnv): Promise<ExpRef[]> {
-  const out = await gitRun(
+  const out = await git(
     cwd,
     ['for-each-ref', '--format=%(refname) %(objectname) %(committerdate:unix)', EXPS_PREFIX],
     { env },
@@ -113,7 +113,7 @@ export async function resolveCommit(
 ): Promise<string> {
   try {
     return (
-      await gitRun(cwd, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { env })
+      await git(cwd, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { env })
     ).trim();
   } catch {
     throw new CairnError('revision-invalid', `revision '${rev}' does not exist in ${cwd}`, {

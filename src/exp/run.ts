@@ -6,7 +6,7 @@ import type { EventSink } from '../core/events.js';
 import { CairnError } from '../core/errors.js';
 import type { StageResult } from '../pipeline/executor.js';
 import { commitExperiment, experimentHash, worktreeTree } from './commit.js';
-import { gitRun } from './git.js';
+import { git } from '../core/git.js';
 import { generateName } from './names.js';
 import type { Assignment } from './overrides.js';
 import { applyAssignments } from './params-edit.js';
@@ -64,9 +64,7 @@ export interface ExperimentResult {
 
 export async function headCommit(r: ExpRepo): Promise<string> {
   try {
-    return (
-      await gitRun(r.root, ['rev-parse', '--verify', 'HEAD^{commit}'], { env: r.env })
-    ).trim();
+    return (await git(r.root, ['rev-parse', '--verify', 'HEAD^{commit}'], { env: r.env })).trim();
   } catch {
     throw new CairnError(
       'git-failed',

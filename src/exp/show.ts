@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { yamlLib } from '../core/yaml-lib.js';
-import { catFileBatch, gitRun, type BatchObject } from './git.js';
+import { catFileBatch, git, type BatchObject } from '../core/git.js';
 import { listExpRefs, resolveCommit, type ExpRef } from './refs.js';
 import type { ExpRepo } from './run.js';
 import {
@@ -222,7 +222,7 @@ export function readWorkspace(root: string): ExpRow {
 /** Branch or tag name of each commit that has one (the first in ref order). */
 async function refLabels(r: ExpRepo): Promise<Map<string, string>> {
   const names = new Map<string, string>();
-  const refs = await gitRun(
+  const refs = await git(
     r.root,
     ['for-each-ref', '--format=%(objectname) %(refname:short)', 'refs/heads', 'refs/tags'],
     { env: r.env },
@@ -259,7 +259,7 @@ export async function collectExperiments(r: ExpRepo, sel: ShowSelection): Promis
   const labelsP = refLabels(r);
   const [refs, head] = await Promise.all([
     listExpRefs(r.root, r.env),
-    gitRun(r.root, ['rev-parse', '--verify', 'HEAD^{commit}'], { env: r.env }).then(
+    git(r.root, ['rev-parse', '--verify', 'HEAD^{commit}'], { env: r.env }).then(
       (out) => out.trim(),
       () => undefined,
     ),

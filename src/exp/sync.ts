@@ -4,7 +4,7 @@
  * OCI registries for ModelKits), so cached outputs stay where they are (see docs/experiments.md).
  */
 import { CairnError } from '../core/errors.js';
-import { gitRun } from './git.js';
+import { git } from '../core/git.js';
 import { EXPS_PREFIX, parseExpRef, type ExpRef } from './refs.js';
 import type { ExpRepo } from './run.js';
 
@@ -47,7 +47,7 @@ export async function pushExperiments(
 ): Promise<string[]> {
   const refs = pick(local, sel, 'here');
   if (refs.length === 0) return [];
-  await gitRun(
+  await git(
     r.root,
     ['push', '--quiet', ...(sel.force ? ['--force'] : []), remote, ...refs.map((x) => `${x}:${x}`)],
     {
@@ -62,7 +62,7 @@ export async function pullExperiments(
   remote: string,
   sel: SyncSelection,
 ): Promise<string[]> {
-  const out = await gitRun(r.root, ['ls-remote', '--refs', remote, `${EXPS_PREFIX}*`], {
+  const out = await git(r.root, ['ls-remote', '--refs', remote, `${EXPS_PREFIX}*`], {
     env: r.env,
   });
   const remoteRefs: Pick<ExpRef, 'ref' | 'baseline' | 'name'>[] = [];
@@ -73,7 +73,7 @@ export async function pullExperiments(
   }
   const refs = pick(remoteRefs, sel, `on ${remote}`);
   if (refs.length === 0) return [];
-  await gitRun(
+  await git(
     r.root,
     [
       'fetch',

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { processAlive } from '../core/fs.js';
-import { gitRun } from './git.js';
+import { git } from '../core/git.js';
 
 /** `.cairn/tmp/exps`: temp worktrees and indexes, named with their owner's pid. */
 export function expsTmpDir(tmpDir: string): string {
@@ -41,9 +41,9 @@ export async function snapshotWorkspace(
     // A copy of the user's index lends its stat data, so only changed files are hashed.
     const userIndex = path.join(root, '.git', 'index');
     if (fs.existsSync(userIndex)) await fsp.copyFile(userIndex, index);
-    else await gitRun(root, ['read-tree', 'HEAD'], { env: genv });
-    await gitRun(root, ['add', '-A', '--', '.', ':(exclude).cairn/logs'], { env: genv });
-    return (await gitRun(root, ['write-tree'], { env: genv })).trim();
+    else await git(root, ['read-tree', 'HEAD'], { env: genv });
+    await git(root, ['add', '-A', '--', '.', ':(exclude).cairn/logs'], { env: genv });
+    return (await git(root, ['write-tree'], { env: genv })).trim();
   } finally {
     await fsp.rm(index, { force: true });
   }
@@ -72,7 +72,7 @@ export async function sweepStale(
     await fsp.rm(path.join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }
-  if (removed.length > 0) await gitRun(root, ['worktree', 'prune'], { env });
+  if (removed.length > 0) await git(root, ['worktree', 'prune'], { env });
   return removed;
 }
 
@@ -89,8 +89,8 @@ export async function createWorktree(
 ): Promise<string> {
   const dir = path.join(expsTmpDir(tmpDir), ownedName('wt'));
   await fsp.mkdir(path.dirname(dir), { recursive: true });
-  await gitRun(root, ['worktree', 'add', '--detach', '--no-checkout', dir, baseline], { env });
-  await gitRun(dir, ['read-tree', '--reset', '-u', tree], { env });
+  await git(root, ['worktree', 'add', '--detach', '--no-checkout', dir, baseline], { env });
+  await git(dir, ['read-tree', '--reset', '-u', tree], { env });
   for (const name of ['config.yaml', 'config.local.yaml']) {
     const from = path.join(root, '.cairn', name);
     const to = path.join(dir, '.cairn', name);
@@ -110,9 +110,9 @@ export async function removeWorktree(
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
   try {
-    await gitRun(root, ['worktree', 'remove', '--force', '--force', dir], { env });
+    await git(root, ['worktree', 'remove', '--force', '--force', dir], { env });
   } catch {
     await fsp.rm(dir, { recursive: true, force: true });
-    await gitRun(root, ['worktree', 'prune'], { env });
+    await git(root, ['worktree', 'prune'], { env });
   }
 }
