@@ -11,6 +11,7 @@ import { positiveInteger, withRegistryFlags } from './registry-flags.js';
 import type { CommandContext } from '../commands/context.js';
 import type { RegistryFlags } from '../commands/options.js';
 import type { ServeFlags } from './serve.js';
+import type { AgentCliFlags } from './agent.js';
 import type { DeployFlags } from '../commands/deploy.js';
 
 interface GlobalFlags {
@@ -183,9 +184,19 @@ program
 
 program
   .command('status [targets...]')
-  .description('show pipeline stages and tracked data that changed, or are missing from the cache')
+  .description(
+    'show pipeline stages and tracked data that changed, or are missing from the cache; with --env, a deployment',
+  )
+  .option('--env <env>', "report the agent's deployment of this environment instead")
+  .option('--state-dir <dir>', 'the agent state folder (default .cairn/agent)')
   .action(
-    action(async (ctx, targets: string[]) => {
+    action(async (ctx, targets: string[], opts: { env?: string; stateDir?: string }) => {
+      if (opts.env !== undefined) {
+        const { environmentStatusCommand } = await import('../commands/agent.js');
+        const { formatEnvironmentStatus } = await import('./agent.js');
+        const report = await environmentStatusCommand(ctx, opts.env, opts.stateDir);
+        return { json: report, text: formatEnvironmentStatus(report) };
+      }
       const { status } = await import('../commands/data.js');
       const { formatStatusReport } = await import('./data.js');
       const report = await status(ctx, targets);
@@ -833,6 +844,40 @@ render
     ),
   );
 
+// The agent (src/deploy/agent.ts): reconciles environments in git to local workers.
+withRegistryFlags(
+  program
+    .command('agent')
+    .description('follow environments in a git repository and serve them here, with canaries')
+    .requiredOption('--repo <url|path>', 'the git repository: a path, file://, http(s):// or ssh')
+    .option('--branch <name>', 'the branch to follow', 'main')
+    .option(
+      '--env <env>',
+      'an environment to follow (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--host <host>', 'address of the router and the webhook endpoint', '127.0.0.1')
+    .option('--port <port>', 'router port (0 picks a free one)', nonNegativeInteger, 8080)
+    .option('--interval <duration>', 'how often git is fetched', '30s')
+    .option(
+      '--webhook-port <port>',
+      'serve push webhooks here (secret: CAIRN_WEBHOOK_SECRET)',
+      nonNegativeInteger,
+    )
+    .option('--state-dir <dir>', 'state, event log and workers (default .cairn/agent)')
+    .option(
+      '--once',
+      'reconcile once, wait for rollouts to finish, exit 0 when Synced and Healthy',
+    ),
+  true,
+).action(async (opts: AgentCliFlags, command: Command) => {
+  const flags = command.optsWithGlobals<GlobalFlags>();
+  const { ctx, done } = context(flags, {});
+  const { runAgent } = await import('./agent.js');
+  process.exitCode = await runAgent(ctx, opts, flags.json === true, done);
+});
+
 // Serving (src/serve): runs until SIGTERM or SIGINT, then drains.
 withRegistryFlags(
   program
@@ -857,6 +902,7 @@ withRegistryFlags(
     )
     .option('--log-sample <share>', 'share of requests the prediction log records (0 to 1)', Number)
     .option('--log-dir <dir>', 'where prediction logs go (default .cairn/predictions)')
+    .option('--exit-with-stdin', 'drain and exit when stdin ends (for a supervising process)')
     .addOption(kitopsOption()),
 ).action(async (sources: string[], opts: ServeFlags, command: Command) => {
   const flags = command.optsWithGlobals<GlobalFlags>();

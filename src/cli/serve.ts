@@ -1,6 +1,8 @@
 /**
  * The terminal side of `cairn serve`: starts the server, prints the listening line (or one
- * JSON line), waits for SIGTERM or SIGINT, drains, and returns the exit code.
+ * JSON line), waits for SIGTERM or SIGINT (or, with `--exit-with-stdin`, the end of stdin, so a
+ * supervisor's death ends its workers), drains, and returns the exit code. With `--json` each
+ * SIGHUP reload also prints one JSON line, so a supervisor learns whether it took.
  */
 import { renderError } from './errors.js';
 import type { CommandContext } from '../commands/context.js';
@@ -16,17 +18,28 @@ export interface ServeFlags extends RemoteFlags {
   grpcPort?: number;
   logSample?: number;
   logDir?: string;
+  /** drain and exit when stdin ends (a supervising agent died or closed the pipe) */
+  exitWithStdin?: boolean;
 }
 
-function untilSignal(): Promise<NodeJS.Signals> {
+function untilSignal(watchStdin: boolean): Promise<NodeJS.Signals | 'stdin-closed'> {
   return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
+    const on = (signal: NodeJS.Signals | 'stdin-closed'): void => {
       process.off('SIGTERM', on);
       process.off('SIGINT', on);
       resolve(signal);
     };
     process.on('SIGTERM', on);
     process.on('SIGINT', on);
+    if (watchStdin) {
+      process.stdin.on('end', () => {
+        on('stdin-closed');
+      });
+      process.stdin.on('error', () => {
+        on('stdin-closed');
+      });
+      process.stdin.resume();
+    }
   });
 }
 
@@ -44,7 +57,7 @@ export async function runServe(
     const logger = createLogger({ base: { component: 'serve' } });
     const drainMs = parseDuration(flags.drainTimeout);
     // Listen for signals before the line goes out: a supervisor may signal right after it.
-    const signal = untilSignal();
+    const signal = untilSignal(flags.exitWithStdin === true);
     // Also SIGHUP: its default would kill a server still loading; until it listens, it is ignored.
     let reload = (): void => undefined;
     const onHangup = (): void => {
@@ -78,12 +91,13 @@ export async function runServe(
       handle.reload().then(
         (result) => {
           logger.info(result, 'config reloaded');
+          if (json) process.stdout.write(`${JSON.stringify({ event: 'reloaded', ...result })}\n`);
         },
         (error: unknown) => {
-          logger.error(
-            { reason: error instanceof Error ? error.message : String(error) },
-            'reload refused',
-          );
+          const reason = error instanceof Error ? error.message : String(error);
+          logger.error({ reason }, 'reload refused');
+          if (json)
+            process.stdout.write(`${JSON.stringify({ event: 'reload-refused', reason })}\n`);
         },
       );
     };

@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'state-invalid'
   | 'state-version'
   | 'webhook-secret-empty'
+  | 'webhook-secret-missing'
+  | 'no-environment'
+  | 'environment-unknown'
   // Files the user wrote and flags they passed
   | 'manifest-invalid'
   | 'bad-flag'

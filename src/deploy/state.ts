@@ -7,7 +7,9 @@
 import fsp from 'node:fs/promises';
 import { CairnError, errnoCode } from '../core/errors.js';
 import { readFileOrUndefined, writeFileAtomic } from '../core/fs.js';
+import type { Measurement } from './gates.js';
 import type { ModelRolloutState } from './rollout-types.js';
+import type { ServeSpec } from './worker-config.js';
 
 export const STATE_SCHEMA = 1;
 export const HISTORY_KEPT = 10;
@@ -29,6 +31,28 @@ export interface EnvironmentState {
   readonly models: Readonly<Record<string, ModelRolloutState>>;
   /** newest first, at most HISTORY_KEPT */
   readonly history: readonly ReconciledRevision[];
+  /** the last commit fetched from git (what is desired) */
+  readonly desiredCommit?: string;
+  /** why the environment is not what git declares: a fetch, parse or pull error, a refused model */
+  readonly reason?: string;
+  /** each served model's serve options as last declared, so a restart serves it the same way */
+  readonly specs?: Readonly<Record<string, ServeSpec>>;
+  /** the environment's worker process while it is up */
+  readonly worker?: { readonly pid: number; readonly url: string };
+  /** the last gate checks of each model's rollout, oldest first */
+  readonly analysis?: Readonly<Record<string, readonly GateCheck[]>>;
+}
+
+/** One measurement of a candidate that the gates judged. */
+export interface GateCheck {
+  /** ms since the epoch */
+  readonly at: number;
+  readonly version: string;
+  /** 0-based rollout step */
+  readonly step: number;
+  readonly passed: boolean;
+  readonly message?: string;
+  readonly measurement: Measurement;
 }
 
 export interface AgentState {

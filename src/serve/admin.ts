@@ -1,7 +1,7 @@
 /**
  * Routes `cairn serve` adds besides OIP: `GET /metrics` (Prometheus text) and the local admin
- * route `PUT /v2/admin/models/{name}/traffic`, which swaps a model's traffic weights between
- * two requests — only for callers on a loopback address.
+ * route `/v2/admin/models/{name}/traffic` — PUT swaps a model's traffic weights between two
+ * requests, GET reads the live ones (the agent's drift check) — only for loopback callers.
  */
 import { readBody } from './http-body.js';
 import type { ServingMetrics } from './metrics.js';
@@ -79,6 +79,21 @@ async function putTraffic(c: RouteContext) {
   return { status: 200, json: { model, weights: router.policy.config.weights } };
 }
 
+function getTraffic(c: RouteContext) {
+  if (!isLoopback(c.req.socket.remoteAddress)) {
+    return { status: 403, json: { error: 'the admin routes answer loopback callers only' } };
+  }
+  const model = c.params[0] ?? '';
+  const versions = c.repo.versions(model).map((v) => v.version);
+  if (versions.length === 0) throw new InferError('not-found', `model ${model} is not served`);
+  const weights = c.repo.traffic(model)?.policy.config.weights;
+  // Without a policy the latest loaded version answers everything.
+  return { status: 200, json: { model, weights: weights ?? { [versions.at(-1) ?? '']: 100 } } };
+}
+
+const TRAFFIC = /^\/v2\/admin\/models\/([^/]+)\/traffic$/;
+
 export const ADMIN_ROUTES: readonly Route[] = [
-  { method: 'PUT', pattern: /^\/v2\/admin\/models\/([^/]+)\/traffic$/, handler: putTraffic },
+  { method: 'PUT', pattern: TRAFFIC, handler: putTraffic },
+  { method: 'GET', pattern: TRAFFIC, handler: getTraffic },
 ];

@@ -1,0 +1,327 @@
+/**
+ * `cairn agent`: follows environments in a git repository and makes this machine serve them.
+ * Two loops: the sync (every --interval, at once on a webhook push) fetches git, parses each
+ * environment and pulls its ModelKits; the beat (every second, twice a second during a rollout)
+ * moves rollouts forward, keeps the workers serving what the state says, records what was
+ * applied and puts back drift. Problems keep the last good state serving and name the reason.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { AgentMetrics } from './agent-metrics.js';
+import { environmentStatus, type EnvironmentStatus } from './agent-status.js';
+import { EnvironmentRunner, type DesiredEnvironment } from './agent-env.js';
+import { GitSource } from './git-source.js';
+import { Notifier, toNotification } from './notify.js';
+import type { Action } from './rollout-types.js';
+import type { RouteTable } from './router.js';
+import {
+  appendEvent,
+  emptyEnvironment,
+  readState,
+  recordRevision,
+  updateEnvironment,
+  writeState,
+  type AgentState,
+  type EnvironmentState,
+} from './state.js';
+import type { CairnCommand } from './worker.js';
+
+export interface AgentOptions {
+  readonly repo: string;
+  readonly branch: string;
+  readonly environments: readonly string[];
+  readonly stateDir: string;
+  /** ms between git fetches */
+  readonly intervalMs: number;
+  readonly cairn: CairnCommand;
+  readonly childEnv?: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+  /** puts a ModelKit into the local store (pulled by digest, verified); answers it pinned by digest */
+  readonly fetchKit: (reference: string) => Promise<string>;
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+export class Agent {
+  readonly metrics = new AgentMetrics();
+  readonly #o: AgentOptions;
+  readonly #source: GitSource;
+  readonly #runners = new Map<string, EnvironmentRunner>();
+  readonly #notifiers = new Map<string, Notifier>();
+  #state: AgentState;
+  #writing: Promise<unknown> = Promise.resolve();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #syncing: Promise<boolean> | undefined;
+  #syncAgain = false;
+  #failures = 0;
+  #stopped = false;
+
+  private constructor(o: AgentOptions, source: GitSource, state: AgentState) {
+    this.#o = o;
+    this.#source = source;
+    this.#state = state;
+    for (const name of o.environments) {
+      this.#runners.set(
+        name,
+        new EnvironmentRunner({
+          name,
+          dir: path.join(o.stateDir, 'workers', name),
+          cairn: o.cairn,
+          ...(o.childEnv === undefined ? {} : { childEnv: o.childEnv }),
+          logger: o.logger.child({ environment: name }),
+          metrics: this.metrics,
+          state: () => this.#env(name),
+          save: (update) => this.#save(name, update),
+          event: (e, action) => {
+            this.#event(name, e, action);
+          },
+        }),
+      );
+    }
+  }
+
+  static async open(o: AgentOptions): Promise<Agent> {
+    await fsp.mkdir(o.stateDir, { recursive: true });
+    const state = await readState(path.join(o.stateDir, 'state.json'));
+    const source = await GitSource.open({
+      url: o.repo,
+      branch: o.branch,
+      cacheDir: path.join(o.stateDir, 'git'),
+    });
+    return new Agent(o, source, state);
+  }
+
+  /** Which worker answers a model, for the router. */
+  get table(): RouteTable {
+    return {
+      target: (model) => {
+        for (const [name, runner] of this.#runners) {
+          if (this.#env(name).models[model] !== undefined) return runner.target(model);
+        }
+        return undefined;
+      },
+      ready: () =>
+        [...this.#runners].every(([name, r]) =>
+          Object.keys(this.#env(name).models).every((m) => r.target(m) !== null),
+        ),
+    };
+  }
+
+  status(name: string): EnvironmentStatus {
+    return environmentStatus(name, this.#env(name));
+  }
+
+  /** Runs until stop(): a sync now and every interval, beats in between. */
+  start(): void {
+    void this.#syncLoop();
+    void this.#beatLoop();
+  }
+
+  /** A webhook push: fetch now (after the sync running, if one is). */
+  trigger(): void {
+    if (this.#syncing !== undefined) this.#syncAgain = true;
+    else void this.#syncLoop();
+  }
+
+  /** `--once`: one sync, then beats until no rollout is in flight; answers each status. */
+  async once(): Promise<EnvironmentStatus[]> {
+    await this.#sync();
+    for (;;) {
+      await this.#beat();
+      if (this.#settled()) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return this.#o.environments.map((e) => this.status(e));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+    await Promise.all([...this.#runners.values()].map((r) => r.stop()));
+    await Promise.all([...this.#notifiers.values()].map((n) => n.drain()));
+    await this.#writing;
+  }
+
+  #settled(): boolean {
+    return [...this.#runners].every(([name, runner]) =>
+      Object.entries(this.#env(name).models).every(
+        ([model, s]) =>
+          (s.phase === 'stable' || s.phase === 'suspended') &&
+          (runner.target(model) !== null || runner.worker.lastError !== undefined),
+      ),
+    );
+  }
+
+  async #syncLoop(): Promise<void> {
+    if (this.#stopped) return;
+    const ok = await (this.#syncing ??= this.#sync().finally(() => {
+      this.#syncing = undefined;
+    }));
+    this.#failures = ok ? 0 : this.#failures + 1;
+    if (this.#syncAgain) {
+      this.#syncAgain = false;
+      void this.#syncLoop();
+      return;
+    }
+    // Retries back off from 1 s, never waiting longer than the interval.
+    const wait = ok
+      ? this.#o.intervalMs
+      : Math.min(1000 * 2 ** (this.#failures - 1), this.#o.intervalMs);
+    this.#later(() => void this.#syncLoop(), wait);
+  }
+
+  async #beatLoop(): Promise<void> {
+    if (this.#stopped) return;
+    await this.#beat().catch((error: unknown) => {
+      this.#o.logger.error({ reason: message(error) }, 'reconcile step failed');
+    });
+    const rolling = Object.keys(this.#state.environments).some((name) =>
+      Object.values(this.#env(name).models).some((s) => s.phase !== 'stable'),
+    );
+    this.#later(() => void this.#beatLoop(), rolling ? 500 : 1000);
+  }
+
+  #later(fn: () => void, ms: number): void {
+    if (this.#stopped) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, ms);
+    this.#timers.add(timer);
+  }
+
+  async #beat(): Promise<void> {
+    for (const [name, runner] of this.#runners) {
+      await runner.step();
+      await runner.checkDrift();
+      await this.#recordRevision(name, runner);
+      const s = this.status(name);
+      this.metrics.status(name, s.sync === 'Synced', s.health);
+    }
+  }
+
+  /** Fetches git, reads each environment and pulls its ModelKits; false when anything failed. */
+  async #sync(): Promise<boolean> {
+    const started = performance.now();
+    const elapsed = () => (performance.now() - started) / 1000;
+    let commit: string;
+    try {
+      commit = await this.#source.fetch();
+    } catch (error) {
+      for (const name of this.#o.environments) {
+        await this.#save(name, (e) => ({ ...e, reason: `git: ${message(error)}` }));
+        this.metrics.reconciled(name, elapsed(), false);
+      }
+      this.#o.logger.warn({ reason: message(error) }, 'git fetch failed; serving what was served');
+      return false;
+    }
+    const owners = new Map<string, string>();
+    let ok = true;
+    for (const name of this.#o.environments) {
+      const reasons: string[] = [];
+      try {
+        const env = await this.#source.readEnvironment(commit, name);
+        const pinned = new Map<string, string>();
+        const owned = env.models.filter((m) => {
+          const owner = owners.get(m.name);
+          if (owner === undefined) owners.set(m.name, name);
+          else
+            reasons.push(`model ${m.name} is declared by environment ${owner} too; refused here`);
+          return owner === undefined;
+        });
+        for (const m of owned) {
+          try {
+            pinned.set(m.name, await this.#o.fetchKit(m.modelkit));
+          } catch (error) {
+            reasons.push(`model ${m.name}: ${message(error)}`);
+          }
+        }
+        const desired: DesiredEnvironment = { commit, env: { ...env, models: owned }, pinned };
+        const runner = this.#runners.get(name);
+        if (runner !== undefined) runner.declared = desired;
+      } catch (error) {
+        reasons.push(message(error));
+      }
+      const reason = reasons.length === 0 ? undefined : reasons.join('; ');
+      await this.#save(name, (e) => {
+        const { reason: _old, ...rest } = e;
+        return { ...rest, desiredCommit: commit, ...(reason === undefined ? {} : { reason }) };
+      });
+      this.metrics.reconciled(name, elapsed(), reason === undefined);
+      if (reason !== undefined) {
+        ok = false;
+        this.#o.logger.warn({ environment: name, commit, reason }, 'environment not applied');
+      }
+    }
+    return ok;
+  }
+
+  /** One history entry per commit and result: applied, progressing or failed. */
+  async #recordRevision(name: string, runner: EnvironmentRunner): Promise<void> {
+    const e = this.#env(name);
+    const commit = e.desiredCommit;
+    if (commit === undefined || runner.declared === undefined) return;
+    const d = runner.declared;
+    if (d.commit !== commit) return;
+    const at = (m: string) => e.models[m];
+    const applied = d.env.models.every((m) => {
+      const s = at(m.name);
+      return s?.phase === 'stable' && s.stable === d.pinned.get(m.name);
+    });
+    const failed = d.env.models.find((m) =>
+      at(m.name)?.failed.some((f) => f.commit === commit && f.digest === d.pinned.get(m.name)),
+    );
+    const result =
+      e.reason !== undefined || failed !== undefined
+        ? 'failed'
+        : applied
+          ? 'applied'
+          : 'progressing';
+    const last = e.history[0];
+    if (last?.commit === commit && last.result === result) return;
+    const why =
+      e.reason ?? (failed === undefined ? undefined : at(failed.name)?.lastFailure?.reason);
+    await this.#save(name, (x) =>
+      recordRevision(x, {
+        commit,
+        at: Date.now(),
+        result,
+        ...(why === undefined ? {} : { message: why }),
+      }),
+    );
+  }
+
+  #env(name: string): EnvironmentState {
+    return this.#state.environments[name] ?? emptyEnvironment();
+  }
+
+  /** Updates the state in memory at once and writes it (atomically, in order). */
+  async #save(name: string, update: (e: EnvironmentState) => EnvironmentState): Promise<void> {
+    this.#state = updateEnvironment(this.#state, name, update);
+    const file = path.join(this.#o.stateDir, 'state.json');
+    const write = this.#writing.then(() => writeState(file, this.#state));
+    this.#writing = write.catch(() => undefined);
+    await write;
+  }
+
+  #event(environment: string, e: Record<string, unknown>, action?: Action): void {
+    const record = { at: new Date().toISOString(), environment, ...e };
+    const level = e.severity === 'error' ? 'warn' : 'info';
+    this.#o.logger[level](record, typeof e.reason === 'string' ? e.reason : 'event');
+    const log = path.join(this.#o.stateDir, 'events.jsonl');
+    this.#writing = this.#writing.then(() => appendEvent(log, record)).catch(() => undefined);
+    const webhook = this.#runners.get(environment)?.declared?.env.notify?.webhook;
+    if (action?.type !== 'notify' || webhook === undefined) return;
+    let notifier = this.#notifiers.get(webhook);
+    if (notifier === undefined) {
+      notifier = new Notifier(webhook, {
+        onError: (why) => {
+          this.#o.logger.warn({ environment, reason: why }, 'notification failed');
+        },
+      });
+      this.#notifiers.set(webhook, notifier);
+    }
+    notifier.send(toNotification(environment, action.event, new Date()));
+  }
+}
