@@ -28,6 +28,12 @@ const BENCHMARKS = {
   'serve-batch': './serve.mjs?name=serve-batch',
   'serve-ready': './serve.mjs?name=serve-ready',
   'serve-soak': './serve.mjs?name=serve-soak',
+  // The GitOps agent in the end-to-end tests' world (bench/agent.mjs)
+  agent: './agent.mjs?name=all',
+  'agent-push': './agent.mjs?name=agent-push',
+  'agent-idle': './agent.mjs?name=agent-idle',
+  'agent-noop': './agent.mjs?name=agent-noop',
+  'agent-abort': './agent.mjs?name=agent-abort',
 };
 
 const out = (s) => process.stdout.write(`${s}\n`);

@@ -132,7 +132,7 @@ export const SCORER = 'scorer';
  * must catch.
  */
 function scorerScript(failEvery: number): string {
-  const text = fs.readFileSync(path.join(import.meta.dirname, 'scorer.py'), 'utf8');
+  const text = fs.readFileSync(path.join(PROJECT_ROOT, 'test', 'deploy', 'scorer.py'), 'utf8');
   if (!text.includes('\nFAIL_EVERY = 0\n'))
     throw new Error('Internal error: scorer.py lost FAIL_EVERY');
   return text.replace('\nFAIL_EVERY = 0\n', `\nFAIL_EVERY = ${String(failEvery)}\n`);
