@@ -11,8 +11,10 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { URL } from 'node:url';
 import { build } from 'esbuild';
 import {
   OUT_DIR,
@@ -169,10 +171,7 @@ async function noopBench(f, world, runs) {
   await waitFor(f, 'v1', agent.url, 'churn', f.CHURN_REQUEST, v1.version);
   await sleep(2000);
   const read = async () =>
-    histogram(
-      await (await fetch(`${agent.url}/metrics`)).text(),
-      'cairn_agent_reconcile_duration_seconds',
-    );
+    histogram(await f.httpText(`${agent.url}/metrics`), 'cairn_agent_reconcile_duration_seconds');
   const samples = [];
   const wall = [];
   for (let i = 0; i < runs; i++) {

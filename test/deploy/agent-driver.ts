@@ -173,6 +173,12 @@ export async function infer(routerUrl: string, model: string, request: unknown):
   }
 }
 
+/** The body of a GET (for /metrics). */
+export async function httpText(url: string): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  return res.text();
+}
+
 /** `cairn status --env ENV --json`, per the agent contract. */
 export interface Status {
   readonly environment: string;
