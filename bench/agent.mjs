@@ -166,7 +166,7 @@ function histogram(metrics, name) {
 
 async function noopBench(f, world, runs) {
   const [v1] = world.kits.churn;
-  const { agent } = await setup(f, world, 'bench-noop', { prod: { churn: churnModel(v1) } });
+  const { agent, repo } = await setup(f, world, 'bench-noop', { prod: { churn: churnModel(v1) } });
   await f.pushHook(agent.webhook);
   await waitFor(f, 'v1', agent.url, 'churn', f.CHURN_REQUEST, v1.version);
   await sleep(2000);
@@ -190,7 +190,27 @@ async function noopBench(f, world, runs) {
     samples.push((after.sum - before.sum) / (after.count - before.count));
   }
   await agent.stop();
-  return { samples, wall };
+  // The floor under any no-op: one shallow `git fetch` over the same http-backend that finds
+  // nothing new.
+  const mirror = world.host.path('bench-noop-mirror.git');
+  await world.host.exec('git', ['clone', '-q', '--bare', '--depth', '1', repo.url, mirror]);
+  const fetches = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const r = await world.host.exec('git', [
+      '--git-dir',
+      mirror,
+      'fetch',
+      '-q',
+      '--depth',
+      '1',
+      'origin',
+      'main',
+    ]);
+    if (r.code !== 0) throw new Error(`git fetch failed: ${r.stderr}`);
+    fetches.push((performance.now() - t0) / 1000);
+  }
+  return { samples, wall, fetches };
 }
 
 async function abortBench(f, world, runs) {
@@ -289,13 +309,15 @@ export async function run() {
       targets.push(target(`idle CPU, 3 envs, ${IDLE_SECONDS} s`, idle.percent, '<=', 1, '%'));
     }
     if (which === 'all' || which === 'agent-noop') {
-      const { samples, wall } = await noopBench(f, world, runCount(20));
+      const { samples, wall, fetches } = await noopBench(f, world, runCount(20));
       result.noop_seconds = samples;
       result.noop_webhook_to_metric_seconds = wall;
+      result.noop_git_fetch_seconds = fetches;
       printTable([
         ['no-op reconcile', 'median', 'max'],
         ['reconcile duration (metric)', fmtSec(median(samples)), fmtSec(Math.max(...samples))],
         ['webhook → reconcile counted', fmtSec(median(wall)), fmtSec(Math.max(...wall))],
+        ['git fetch, nothing new (floor)', fmtSec(median(fetches)), fmtSec(Math.max(...fetches))],
       ]);
       targets.push(target('no-op reconcile (median)', median(samples), '<=', 0.1, 's'));
     }
