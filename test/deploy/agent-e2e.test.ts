@@ -314,7 +314,61 @@ suite(`cairn agent end to end${missing === undefined ? '' : ` (skipped: ${missin
   );
 
   it(
-    'kill -9 of the agent mid-rollout: its workers exit, and a restart resumes or aborts safely without serving anything undeclared',
+    'kill -9 of the agent mid-rollout: its workers exit, and a restart resumes the rollout at its step or aborts it to stable',
+    async () => {
+      const [v1, v2] = world.kits.churn as [Kit, Kit];
+      await using s = await scenario({ churn: churnLines(v1, FAST_GATES) });
+      await pushHook(s.agent.webhook);
+      await servedBy(s, 'churn', CHURN_REQUEST, v1.version);
+      await s.repo.deploy('prod', v2.tag, ['--canary', '50:1h']);
+      await pushHook(s.agent.webhook);
+      await statusWhere(s, 'the canary at 50%', (x) => x.models.churn?.weights[v2.version] === 50);
+      const workers = workerPids(s.stateDir);
+      expect(workers).toHaveLength(1);
+
+      s.agent.kill9();
+      await s.agent.process.exited;
+      await eventually(
+        'the worker to exit with its agent',
+        () => Promise.resolve(workerPids(s.stateDir).length === 0 ? true : undefined),
+        30_000,
+      );
+
+      const agent = await s.restart();
+      const load = startLoad(agent.url, 'churn', CHURN_REQUEST);
+      let settled: Status;
+      try {
+        settled = await statusWhere(
+          s,
+          'the rollout resumed at 50% or aborted to stable',
+          (x) =>
+            (x.models.churn?.candidate?.digest === v2.digest &&
+              x.models.churn.weights[v2.version] === 50 &&
+              x.models.churn.weights[v1.version] === 50) ||
+            (x.models.churn?.candidate === undefined &&
+              x.models.churn?.weights[v1.version] === 100),
+        );
+        await eventually('answers again', async () =>
+          (await infer(agent.url, 'churn', CHURN_REQUEST)).status === 200 ? true : undefined,
+        );
+        await new Promise((r) => setTimeout(r, 2000));
+      } finally {
+        await load.stop();
+      }
+      expect(settled.models.churn?.stable?.digest).toBe(v1.digest);
+      const answered = new Set(load.answers.filter((a) => a.status === 200).map((a) => a.version));
+      const resumed = settled.models.churn?.candidate !== undefined;
+      expect(answered).toEqual(resumed ? new Set([v1.version, v2.version]) : new Set([v1.version]));
+      // One worker again: the dead agent's worker is not running beside the new one.
+      const now = workerPids(s.stateDir);
+      expect(now).toHaveLength(1);
+      expect(now).not.toEqual(workers);
+    },
+    SCENARIO,
+  );
+
+  it(
+    'kill -9 of the agent mid-rollout while git moves on: the restart follows the new commit and never serves the undeclared canary',
     async () => {
       const [v1, v2, v3] = world.kits.churn as [Kit, Kit, Kit];
       await using s = await scenario({ churn: churnLines(v1, FAST_GATES) });
