@@ -9,23 +9,22 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../core/fs.js';
 import type { AgentMetrics } from './agent-metrics.js';
-import { promqlFor, queryPrometheus, scrape, StepWindows } from './analysis.js';
-import { judge, type Measurement } from './gates.js';
+import { StepWindows } from './analysis.js';
+import { gateCheck, measureCandidate } from './candidate.js';
 import type { Environment, ModelDeclaration } from './environment.js';
 import { next, type Action, type ModelRolloutState, type Observation } from './rollout.js';
 import { initialState } from './rollout-types.js';
-import type { EnvironmentState, GateCheck } from './state.js';
+import type { EnvironmentState } from './state.js';
+import { readWeights, writeWeights } from './worker-admin.js';
 import { Worker, type CairnCommand, type LoadedVersion } from './worker.js';
 import {
+  changedSpec,
   liveModel,
   sameWeights,
   serveConfigText,
-  serveSpecOf,
   versionLabel,
   type LiveModel,
-  type ServeSpec,
 } from './worker-config.js';
-import { parseDuration } from '../core/duration.js';
 
 /** What git declares for this environment, with each usable model's pinned reference. */
 export interface DesiredEnvironment {
@@ -150,7 +149,7 @@ export class EnvironmentRunner {
       obs,
       now,
     );
-    const check = this.#checkOf(m, before, obs.candidate, now);
+    const check = gateCheck(m, before, obs.candidate, now);
     const spec = changedSpec(this.#h.state().specs?.[m.name], m);
     if (
       JSON.stringify(t.state) === JSON.stringify(before) &&
@@ -173,6 +172,9 @@ export class EnvironmentRunner {
     }));
     for (const a of t.actions) {
       if (a.type === 'notify') this.#h.event({ ...a.event }, a);
+      // A candidate git declares again (at a new commit) gets a fresh start.
+      if (a.type === 'startCandidate')
+        this.#candidateErrors.delete(`${m.name}@${versionLabel(a.digest)}`);
       if (a.type === 'stopCandidate' || a.type === 'promote')
         this.#windows.forget(`${m.name}@${versionLabel(a.digest)}`);
     }
@@ -189,47 +191,17 @@ export class EnvironmentRunner {
     const label = versionLabel(s.candidate);
     const error = this.#candidateErrors.get(`${m.name}@${label}`);
     if (error !== undefined) return { candidateReady: false, candidateError: error };
-    const ready = this.#loaded.get(m.name)?.has(label) === true && this.#worker.url !== undefined;
     const url = this.#worker.url;
-    if (!ready || url === undefined || s.phase !== 'progressing') return { candidateReady: ready };
-    let candidate: Measurement | undefined;
+    const ready = url !== undefined && this.#loaded.get(m.name)?.has(label) === true;
+    if (!ready || s.phase !== 'progressing') return { candidateReady: ready };
     try {
-      const snap = await scrape(`${url}/metrics`, m.name, label);
-      candidate = this.#windows.measure(`${m.name}@${label}`, s.stepStartedAt, snap);
-      const prom = m.rollout?.analysis?.prometheus;
-      if (prom !== undefined && candidate.requests > 0) {
-        const value = await queryPrometheus(prom.url, promqlFor(prom.query, label));
-        if (value !== undefined) candidate = { ...candidate, prometheus: value };
-      }
+      const candidate = await measureCandidate(url, m, label, s.stepStartedAt, this.#windows);
+      return { candidateReady: true, candidate };
     } catch (error) {
-      this.#h.logger.warn(
-        { model: m.name, reason: (error as Error).message },
-        'measuring the candidate failed',
-      );
+      const reason = (error as Error).message;
+      this.#h.logger.warn({ model: m.name, reason }, 'measuring the candidate failed');
+      return { candidateReady: true };
     }
-    return { candidateReady: true, ...(candidate === undefined ? {} : { candidate }) };
-  }
-
-  /** The gate check this tick counts, if the interval has come round and enough requests came. */
-  #checkOf(
-    m: ModelDeclaration,
-    s: ModelRolloutState,
-    measured: Measurement | undefined,
-    now: number,
-  ): GateCheck | undefined {
-    const spec = m.rollout?.analysis;
-    if (spec === undefined || measured === undefined || s.candidate === undefined) return undefined;
-    if (now - (s.lastCheckAt ?? s.stepStartedAt) < parseDuration(spec.interval)) return undefined;
-    const verdict = judge(spec, measured);
-    if (verdict.kind === 'waiting') return undefined;
-    return {
-      at: now,
-      version: versionLabel(s.candidate),
-      step: s.step,
-      passed: verdict.kind === 'passed',
-      ...(verdict.kind === 'failed' ? { message: verdict.message } : {}),
-      measurement: measured,
-    };
   }
 
   /** Makes the worker serve what the state means: config written, worker started or reloaded, weights set. */
@@ -264,6 +236,14 @@ export class EnvironmentRunner {
       return;
     }
     if (fresh.length > 0 || stale) {
+      // Traffic moves first (an abort must not wait for a reload), to versions already loaded.
+      for (const m of live) {
+        const routed = Object.entries(m.weights).filter(([, w]) => w > 0);
+        if (!routed.every(([v]) => this.#loaded.get(m.name)?.has(v) === true)) continue;
+        const set = this.#applied.get(m.name);
+        if (set === undefined || !sameWeights(set, m.weights))
+          await this.#putWeights(m.name, m.weights);
+      }
       const outcome = await this.#worker.reload();
       if (outcome.ok) {
         this.#loaded = loadedMap(
@@ -280,7 +260,7 @@ export class EnvironmentRunner {
     for (const m of live) {
       const set = this.#applied.get(m.name);
       if (set !== undefined && sameWeights(set, m.weights)) continue;
-      await this.#putWeights(m);
+      await this.#putWeights(m.name, m.weights);
     }
   }
 
@@ -289,12 +269,8 @@ export class EnvironmentRunner {
     const url = this.#worker.url;
     if (url === undefined) return;
     for (const [model, weights] of this.#applied) {
-      const res = await fetch(`${url}/v2/admin/models/${encodeURIComponent(model)}/traffic`, {
-        signal: AbortSignal.timeout(5000),
-      }).catch(() => undefined);
-      if (res?.ok !== true) continue;
-      const live = ((await res.json()) as { weights?: Record<string, number> }).weights ?? {};
-      if (sameWeights(live, weights)) continue;
+      const live = await readWeights(url, model);
+      if (live === undefined || sameWeights(live, weights)) continue;
       this.#h.metrics.drift(this.#h.name, 'weights');
       this.#h.event({
         reason: 'DriftCorrected',
@@ -302,32 +278,16 @@ export class EnvironmentRunner {
         model,
         message: `weights were ${JSON.stringify(live)}, put back to ${JSON.stringify(weights)}`,
       });
-      const state = this.#h.state();
-      const s = state.models[model];
-      const m =
-        s === undefined
-          ? undefined
-          : liveModel(model, s, state.specs?.[model] ?? { runtime: 'onnx' });
-      if (m !== undefined) await this.#putWeights(m);
+      await this.#putWeights(model, weights);
     }
   }
 
-  async #putWeights(m: LiveModel): Promise<void> {
+  async #putWeights(model: string, weights: Readonly<Record<string, number>>): Promise<void> {
     const url = this.#worker.url;
     if (url === undefined) return;
-    const res = await fetch(`${url}/v2/admin/models/${encodeURIComponent(m.name)}/traffic`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ weights: m.weights }),
-      signal: AbortSignal.timeout(5000),
-    }).catch((error: unknown) => error as Error);
-    if (res instanceof Error || !res.ok) {
-      const why =
-        res instanceof Error ? res.message : `HTTP ${String(res.status)} ${await res.text()}`;
-      this.#h.logger.warn({ model: m.name, reason: why }, 'setting weights failed');
-      return;
-    }
-    this.#applied.set(m.name, m.weights);
+    const problem = await writeWeights(url, model, weights);
+    if (problem === undefined) this.#applied.set(model, weights);
+    else this.#h.logger.warn({ model, reason: problem }, 'setting weights failed');
   }
 
   #failCandidates(models: readonly LiveModel[], reason: string): void {
@@ -356,10 +316,4 @@ function loadedMap(models: readonly LoadedVersion[]): Map<string, Set<string>> {
 
 function omit<T>(record: Readonly<Record<string, T>>, keys: readonly string[]): Record<string, T> {
   return Object.fromEntries(Object.entries(record).filter(([k]) => !keys.includes(k)));
-}
-
-/** The model's serve options when they differ from those recorded, else undefined. */
-function changedSpec(recorded: ServeSpec | undefined, m: ModelDeclaration): ServeSpec | undefined {
-  const spec = serveSpecOf(m);
-  return JSON.stringify(spec) === JSON.stringify(recorded) ? undefined : spec;
 }

@@ -10,7 +10,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { AgentMetrics } from './agent-metrics.js';
 import { environmentStatus, type EnvironmentStatus } from './agent-status.js';
-import { EnvironmentRunner, type DesiredEnvironment } from './agent-env.js';
+import { EnvironmentRunner } from './agent-env.js';
+import { readDeclared, revisionOutcome } from './agent-sync.js';
 import { GitSource } from './git-source.js';
 import { Notifier, toNotification } from './notify.js';
 import type { Action } from './rollout-types.js';
@@ -195,7 +196,8 @@ export class Agent {
     for (const [name, runner] of this.#runners) {
       await runner.step();
       await runner.checkDrift();
-      await this.#recordRevision(name, runner);
+      const entry = revisionOutcome(this.#env(name), runner.declared, Date.now());
+      if (entry !== undefined) await this.#save(name, (e) => recordRevision(e, entry));
       const s = this.status(name);
       this.metrics.status(name, s.sync === 'Synced', s.health);
     }
@@ -216,34 +218,16 @@ export class Agent {
       this.#o.logger.warn({ reason: message(error) }, 'git fetch failed; serving what was served');
       return false;
     }
-    const owners = new Map<string, string>();
     let ok = true;
-    for (const name of this.#o.environments) {
-      const reasons: string[] = [];
-      try {
-        const env = await this.#source.readEnvironment(commit, name);
-        const pinned = new Map<string, string>();
-        const owned = env.models.filter((m) => {
-          const owner = owners.get(m.name);
-          if (owner === undefined) owners.set(m.name, name);
-          else
-            reasons.push(`model ${m.name} is declared by environment ${owner} too; refused here`);
-          return owner === undefined;
-        });
-        for (const m of owned) {
-          try {
-            pinned.set(m.name, await this.#o.fetchKit(m.modelkit));
-          } catch (error) {
-            reasons.push(`model ${m.name}: ${message(error)}`);
-          }
-        }
-        const desired: DesiredEnvironment = { commit, env: { ...env, models: owned }, pinned };
-        const runner = this.#runners.get(name);
-        if (runner !== undefined) runner.declared = desired;
-      } catch (error) {
-        reasons.push(message(error));
-      }
-      const reason = reasons.length === 0 ? undefined : reasons.join('; ');
+    const declared = await readDeclared(
+      this.#source,
+      commit,
+      this.#o.environments,
+      this.#o.fetchKit,
+    );
+    for (const { name, desired, reason } of declared) {
+      const runner = this.#runners.get(name);
+      if (runner !== undefined && desired !== undefined) runner.declared = desired;
       await this.#save(name, (e) => {
         const { reason: _old, ...rest } = e;
         return { ...rest, desiredCommit: commit, ...(reason === undefined ? {} : { reason }) };
@@ -255,41 +239,6 @@ export class Agent {
       }
     }
     return ok;
-  }
-
-  /** One history entry per commit and result: applied, progressing or failed. */
-  async #recordRevision(name: string, runner: EnvironmentRunner): Promise<void> {
-    const e = this.#env(name);
-    const commit = e.desiredCommit;
-    if (commit === undefined || runner.declared === undefined) return;
-    const d = runner.declared;
-    if (d.commit !== commit) return;
-    const at = (m: string) => e.models[m];
-    const applied = d.env.models.every((m) => {
-      const s = at(m.name);
-      return s?.phase === 'stable' && s.stable === d.pinned.get(m.name);
-    });
-    const failed = d.env.models.find((m) =>
-      at(m.name)?.failed.some((f) => f.commit === commit && f.digest === d.pinned.get(m.name)),
-    );
-    const result =
-      e.reason !== undefined || failed !== undefined
-        ? 'failed'
-        : applied
-          ? 'applied'
-          : 'progressing';
-    const last = e.history[0];
-    if (last?.commit === commit && last.result === result) return;
-    const why =
-      e.reason ?? (failed === undefined ? undefined : at(failed.name)?.lastFailure?.reason);
-    await this.#save(name, (x) =>
-      recordRevision(x, {
-        commit,
-        at: Date.now(),
-        result,
-        ...(why === undefined ? {} : { message: why }),
-      }),
-    );
   }
 
   #env(name: string): EnvironmentState {

@@ -20,6 +20,15 @@ export function serveSpecOf(m: ModelDeclaration): ServeSpec {
   ) as ServeSpec;
 }
 
+/** The model's serve options when they differ from those recorded, else undefined. */
+export function changedSpec(
+  recorded: ServeSpec | undefined,
+  m: ModelDeclaration,
+): ServeSpec | undefined {
+  const spec = serveSpecOf(m);
+  return JSON.stringify(spec) === JSON.stringify(recorded) ? undefined : spec;
+}
+
 /** A worker's version label: the first 12 hex digits of the ModelKit manifest digest. */
 export function versionLabel(reference: string): string {
   const hex = /@sha256:([0-9a-f]{12})/.exec(reference)?.[1];

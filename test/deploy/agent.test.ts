@@ -242,7 +242,8 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn agent', () => {
       'the canary at 20%',
       async () => {
         const st = await status();
-        return st.models.demo?.candidate?.digest === digests[2] && st.models.demo.weights[v3] === 20
+        const m = st.models.demo;
+        return m !== undefined && m.candidate?.digest === digests[2] && m.weights[v3] === 20
           ? st
           : undefined;
       },

@@ -74,4 +74,21 @@ describe.skipIf(ONNX_MISSING !== undefined || external === undefined)('admin rou
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('add up to 100');
   });
+
+  it('reads the live weights back with GET, for loopback callers only', async () => {
+    const version = server.models[0]?.version ?? '';
+    const local = await fetch(
+      `http://127.0.0.1:${String(server.port)}/v2/admin/models/mlp/traffic`,
+    );
+    expect(local.status).toBe(200);
+    expect(await local.json()).toEqual({ model: 'mlp', weights: { [version]: 100 } });
+    const unknown = await fetch(
+      `http://127.0.0.1:${String(server.port)}/v2/admin/models/nope/traffic`,
+    );
+    expect(unknown.status).toBe(404);
+    const remote = await fetch(
+      `http://${external ?? ''}:${String(server.port)}/v2/admin/models/mlp/traffic`,
+    );
+    expect(remote.status).toBe(403);
+  });
 });

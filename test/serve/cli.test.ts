@@ -87,6 +87,15 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve (the CLI)', () => {
     expect(exit.code, describeRun(['serve'], exit)).toBe(0);
   });
 
+  it('--exit-with-stdin: drains and exits 0 when stdin ends (its supervisor is gone)', async () => {
+    // The sandbox gives children no stdin (/dev/null): it ends at once, so the server listens,
+    // then stops by itself.
+    const child = sandbox.spawnCairn(['serve', '--port', '0', '--exit-with-stdin', models.mlp]);
+    const exit = await child.exited;
+    expect(exit.code, describeRun(['serve', '--exit-with-stdin'], exit)).toBe(0);
+    expect(exit.stdout).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+\n$/);
+  });
+
   it('serves a packed ModelKit from the local store, named by its Kitfile, versioned by its digest', async () => {
     const packed = await sandbox.cairnOk(['pack', 'kit', '-t', 'demo/clf:v1']);
     const digest = /sha256:[0-9a-f]{64}/.exec(packed.stdout)?.[0];
