@@ -13,6 +13,7 @@ import {
   SCORER_REQUEST,
   WEBHOOK_SECRET,
   eventually,
+  httpText,
   infer,
   pushHook,
   startAgent,
@@ -445,6 +446,49 @@ suite(`cairn agent end to end${missing === undefined ? '' : ` (skipped: ${missin
       await servedBy(s, 'churn', CHURN_REQUEST, v1.version);
       await statusWhere(s, 'Healthy again', (x) => x.health === 'Healthy');
       const metrics = await (await fetch(`${s.agent.url}/metrics`)).text();
+      expect(metrics).toMatch(/^cairn_agent_drift_corrections_total\{.*\} [1-9]/m);
+    },
+    SCENARIO,
+  );
+
+  it(
+    'a weight changed by hand through the worker admin route is put back and counted as drift',
+    async () => {
+      const [v1, v2] = world.kits.churn as [Kit, Kit];
+      await using s = await scenario({ churn: churnLines(v1, FAST_GATES) });
+      await pushHook(s.agent.webhook);
+      await servedBy(s, 'churn', CHURN_REQUEST, v1.version);
+      await s.repo.deploy('prod', v2.tag, ['--canary', '50:1h']);
+      await pushHook(s.agent.webhook);
+      await statusWhere(s, 'the canary at 50%', (x) => x.models.churn?.weights[v2.version] === 50);
+      const state = JSON.parse(fs.readFileSync(path.join(s.stateDir, 'state.json'), 'utf8')) as {
+        environments: { prod?: { worker?: { url: string } } };
+      };
+      const worker = state.environments.prod?.worker?.url;
+      expect(worker).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const route = `${worker ?? ''}/v2/admin/models/churn/traffic`;
+      const live = async () => {
+        const res = await fetch(route);
+        return JSON.stringify(await res.json());
+      };
+      const put = await fetch(route, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ weights: { [v1.version]: 0, [v2.version]: 100 } }),
+      });
+      expect(put.status).toBe(200);
+      await eventually(
+        'the declared 50/50 put back',
+        async () => {
+          const now = await live();
+          return now.includes(`"${v1.version}":50`) && now.includes(`"${v2.version}":50`)
+            ? now
+            : undefined;
+        },
+        WAIT,
+        () => s.describe(),
+      );
+      const metrics = await httpText(`${s.agent.url}/metrics`);
       expect(metrics).toMatch(/^cairn_agent_drift_corrections_total\{.*\} [1-9]/m);
     },
     SCENARIO,
