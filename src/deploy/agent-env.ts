@@ -1,13 +1,9 @@
 /**
- * One followed environment inside the agent: its worker, and the step that moves each model's
- * rollout forward — measure the candidate, ask the rollout machine, persist the new state
- * before acting on it, then make the worker serve what that state means (serve.yaml, SIGHUP,
- * the admin traffic route). Also puts back weights changed by hand (drift).
+ * One followed environment inside the agent: the step that moves each model's rollout forward
+ * — measure the candidate, ask the rollout machine, persist the new state before acting on
+ * it — and then its worker made to serve what that state means (worker-sync.ts).
  */
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
-import { writeFileAtomic } from '../core/fs.js';
 import type { AgentMetrics } from './agent-metrics.js';
 import { StepWindows } from './analysis.js';
 import { gateCheck, measureCandidate } from './candidate.js';
@@ -15,16 +11,9 @@ import type { Environment, ModelDeclaration } from './environment.js';
 import { next, type Action, type ModelRolloutState, type Observation } from './rollout.js';
 import { initialState } from './rollout-types.js';
 import type { EnvironmentState } from './state.js';
-import { readWeights, writeWeights } from './worker-admin.js';
-import { Worker, type CairnCommand, type LoadedVersion } from './worker.js';
-import {
-  changedSpec,
-  liveModel,
-  sameWeights,
-  serveConfigText,
-  versionLabel,
-  type LiveModel,
-} from './worker-config.js';
+import type { CairnCommand, Worker } from './worker.js';
+import { changedSpec, liveModel, versionLabel, type LiveModel } from './worker-config.js';
+import { WorkerSync } from './worker-sync.js';
 
 /** What git declares for this environment, with each usable model's pinned reference. */
 export interface DesiredEnvironment {
@@ -52,39 +41,42 @@ const ANALYSIS_KEPT = 10;
 
 export class EnvironmentRunner {
   readonly #h: RunnerHooks;
-  readonly #worker: Worker;
+  readonly #sync: WorkerSync;
   readonly #windows = new StepWindows();
   readonly #candidateErrors = new Map<string, string>();
   #desired: DesiredEnvironment | undefined;
-  #loaded = new Map<string, Set<string>>();
-  #written: string | undefined;
-  #applied = new Map<string, Readonly<Record<string, number>>>();
 
   constructor(h: RunnerHooks) {
     this.#h = h;
-    this.#worker = new Worker({
+    this.#sync = new WorkerSync({
       cairn: h.cairn,
-      configFile: path.join(h.dir, 'serve.yaml'),
       cwd: h.dir,
       stderr: process.stderr,
       ...(h.childEnv === undefined ? {} : { env: h.childEnv }),
-      onListening: (url, models) => {
-        this.#loaded = loadedMap(models);
-        this.#applied.clear();
-        const pid = this.#worker.pid;
-        if (pid !== undefined) void h.save((e) => ({ ...e, worker: { pid, url } }));
-      },
+      onListening: (pid, url) => void h.save((e) => ({ ...e, worker: { pid, url } })),
       onExit: (why) => {
-        this.#loaded.clear();
         void h.save(({ worker: _gone, ...e }) => e);
         h.metrics.drift(h.name, 'worker');
         h.event({ reason: 'WorkerExited', severity: 'error', message: `${why}; restarting` });
+      },
+      onDrift: (model, found) => {
+        h.metrics.drift(h.name, 'weights');
+        const weights = this.#live().find((m) => m.name === model)?.weights;
+        h.event({
+          reason: 'DriftCorrected',
+          severity: 'error',
+          model,
+          message: `weights were ${JSON.stringify(found)}, put back to ${JSON.stringify(weights)}`,
+        });
+      },
+      onWarning: (model, reason) => {
+        h.logger.warn({ model, reason }, 'worker');
       },
     });
   }
 
   get worker(): Worker {
-    return this.#worker;
+    return this.#sync.worker;
   }
 
   /** What git declares, once a sync has read it. */
@@ -96,15 +88,21 @@ export class EnvironmentRunner {
     this.#desired = d;
   }
 
-  /** The worker URL serving `model` with all its live versions loaded, else null. */
+  /** The worker URL serving `model` with all its routed versions loaded, else null. */
   target(model: string): string | null {
-    const url = this.#worker.url;
-    const s = this.#h.state().models[model];
-    if (url === undefined || s === undefined) return null;
-    const live = liveModel(model, s, this.#h.state().specs?.[model] ?? { runtime: 'onnx' });
-    const loaded = this.#loaded.get(model);
-    if (live === undefined || loaded === undefined) return null;
-    return Object.entries(live.weights).every(([v, w]) => w === 0 || loaded.has(v)) ? url : null;
+    const url = this.#sync.worker.url;
+    const live = this.#live().find((m) => m.name === model);
+    if (url === undefined || live === undefined) return null;
+    const routed = Object.entries(live.weights).filter(([, w]) => w > 0);
+    return routed.every(([v]) => this.#sync.has(model, v)) ? url : null;
+  }
+
+  #live(): LiveModel[] {
+    const state = this.#h.state();
+    return Object.entries(state.models)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, s]) => liveModel(name, s, state.specs?.[name] ?? { runtime: 'onnx' }))
+      .filter((m): m is LiveModel => m !== undefined);
   }
 
   /** One step of every model's rollout, then the worker made to match. */
@@ -191,8 +189,8 @@ export class EnvironmentRunner {
     const label = versionLabel(s.candidate);
     const error = this.#candidateErrors.get(`${m.name}@${label}`);
     if (error !== undefined) return { candidateReady: false, candidateError: error };
-    const url = this.#worker.url;
-    const ready = url !== undefined && this.#loaded.get(m.name)?.has(label) === true;
+    const url = this.#sync.worker.url;
+    const ready = url !== undefined && this.#sync.has(m.name, label);
     if (!ready || s.phase !== 'progressing') return { candidateReady: ready };
     try {
       const candidate = await measureCandidate(url, m, label, s.stepStartedAt, this.#windows);
@@ -204,90 +202,14 @@ export class EnvironmentRunner {
     }
   }
 
-  /** Makes the worker serve what the state means: config written, worker started or reloaded, weights set. */
+  /** Makes the worker serve what the state means; a refused candidate fails its rollout. */
   async apply(): Promise<void> {
-    const state = this.#h.state();
-    const live = Object.entries(state.models)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, s]) => liveModel(name, s, state.specs?.[name] ?? { runtime: 'onnx' }))
-      .filter((m): m is LiveModel => m !== undefined);
-    if (live.length === 0) {
-      await this.#worker.stop();
-      return;
-    }
-    const text = serveConfigText(live);
-    if (text !== this.#written) {
-      await fsp.mkdir(this.#h.dir, { recursive: true });
-      await writeFileAtomic(path.join(this.#h.dir, 'serve.yaml'), text);
-      this.#written = text;
-    }
-    const fresh = live.filter((m) =>
-      Object.keys(m.versions).some((v) => this.#loaded.get(m.name)?.has(v) !== true),
-    );
-    const stale = [...this.#loaded].some(([name, versions]) => {
-      const m = live.find((l) => l.name === name);
-      return m === undefined || [...versions].some((v) => m.versions[v] === undefined);
-    });
-    if (this.#worker.url === undefined) {
-      if (this.#worker.busy) return; // starting, or waiting out its backoff
-      await this.#worker.start().catch((error: unknown) => {
-        this.#failCandidates(fresh, (error as Error).message);
-      });
-      return;
-    }
-    if (fresh.length > 0 || stale) {
-      // Traffic moves first (an abort must not wait for a reload), to versions already loaded.
-      for (const m of live) {
-        const routed = Object.entries(m.weights).filter(([, w]) => w > 0);
-        if (!routed.every(([v]) => this.#loaded.get(m.name)?.has(v) === true)) continue;
-        const set = this.#applied.get(m.name);
-        if (set === undefined || !sameWeights(set, m.weights))
-          await this.#putWeights(m.name, m.weights);
-      }
-      const outcome = await this.#worker.reload();
-      if (outcome.ok) {
-        this.#loaded = loadedMap(
-          live.flatMap((m) =>
-            Object.keys(m.versions).map((version) => ({ name: m.name, version })),
-          ),
-        );
-        for (const m of live) this.#applied.set(m.name, m.weights);
-      } else {
-        this.#failCandidates(fresh, outcome.reason);
-      }
-      return;
-    }
-    for (const m of live) {
-      const set = this.#applied.get(m.name);
-      if (set !== undefined && sameWeights(set, m.weights)) continue;
-      await this.#putWeights(m.name, m.weights);
-    }
+    const refused = await this.#sync.apply(this.#live());
+    if (refused !== undefined) this.#failCandidates(refused.models, refused.reason);
   }
 
-  /** Puts back weights someone changed through the worker's admin route. */
   async checkDrift(): Promise<void> {
-    const url = this.#worker.url;
-    if (url === undefined) return;
-    for (const [model, weights] of this.#applied) {
-      const live = await readWeights(url, model);
-      if (live === undefined || sameWeights(live, weights)) continue;
-      this.#h.metrics.drift(this.#h.name, 'weights');
-      this.#h.event({
-        reason: 'DriftCorrected',
-        severity: 'error',
-        model,
-        message: `weights were ${JSON.stringify(live)}, put back to ${JSON.stringify(weights)}`,
-      });
-      await this.#putWeights(model, weights);
-    }
-  }
-
-  async #putWeights(model: string, weights: Readonly<Record<string, number>>): Promise<void> {
-    const url = this.#worker.url;
-    if (url === undefined) return;
-    const problem = await writeWeights(url, model, weights);
-    if (problem === undefined) this.#applied.set(model, weights);
-    else this.#h.logger.warn({ model, reason: problem }, 'setting weights failed');
+    await this.#sync.checkDrift();
   }
 
   #failCandidates(models: readonly LiveModel[], reason: string): void {
@@ -304,14 +226,8 @@ export class EnvironmentRunner {
   }
 
   async stop(): Promise<void> {
-    await this.#worker.stop();
+    await this.#sync.worker.stop();
   }
-}
-
-function loadedMap(models: readonly LoadedVersion[]): Map<string, Set<string>> {
-  const map = new Map<string, Set<string>>();
-  for (const m of models) map.set(m.name, (map.get(m.name) ?? new Set()).add(m.version));
-  return map;
 }
 
 function omit<T>(record: Readonly<Record<string, T>>, keys: readonly string[]): Record<string, T> {

@@ -118,6 +118,11 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn agent', () => {
       ]);
       digests.push((JSON.parse(out.stdout) as { digest: string }).digest);
     }
+    fs.mkdirSync(sb.path('kits/broken'));
+    fs.writeFileSync(sb.path('kits/broken/model.onnx'), 'not an ONNX model\n');
+    fs.writeFileSync(sb.path('kits/broken/Kitfile'), KITFILE);
+    const broken = await sb.cairnOk(['pack', 'kits/broken', '-t', 'acme/demo:broken', '--json']);
+    digests.push((JSON.parse(broken.stdout) as { digest: string }).digest);
     fs.writeFileSync(sb.path('.gitignore'), 'kits/\n');
     await commit('prod', envFile('prod', digests[0] ?? ''), 'deploy v1');
   }, 120_000);
@@ -230,6 +235,78 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn agent', () => {
     );
   });
 
+  it('a candidate failing its gate is aborted: all traffic back to stable, Degraded with the measurement', async () => {
+    const rollout = `      rollout:
+        steps:
+          - setWeight: 50
+          - analysis: {}
+        analysis:
+          interval: 1s
+          minRequests: 5
+          maxP99Ms: 0.001
+`;
+    const head = await commit(
+      'prod',
+      envFile('prod', digests[2] ?? '', rollout),
+      'canary v3, too slow',
+    );
+    const v2 = label(digests[1] ?? '');
+    const st = await waitFor(
+      'the abort',
+      async () => {
+        await Promise.all(Array.from({ length: 10 }, ask));
+        const s = await status();
+        return s.health === 'Degraded' ? s : undefined;
+      },
+      90_000,
+      50,
+    );
+    expect(st.desired.commit).toBe(head);
+    expect(st.sync).toBe('OutOfSync');
+    expect(st.reason).toMatch(/p99 .*ms > 0\.001ms/);
+    expect(st.models.demo?.stable?.digest).toBe(digests[1]);
+    expect(st.models.demo?.candidate).toBeUndefined();
+    expect(st.models.demo?.weights).toEqual({ [v2]: 100 });
+    expect(st.models.demo?.analysis.at(-1)).toMatchObject({ passed: false });
+    expect(st.history[0]).toMatchObject({ commit: head, result: 'failed' });
+    await waitFor(
+      'the RolloutAborted event',
+      () => (events().some((e) => e.reason === 'RolloutAborted') ? true : undefined),
+      15_000,
+      100,
+    );
+    const answers = await Promise.all(Array.from({ length: 10 }, ask));
+    expect(new Set(answers.map((a) => a.headers['x-model-version']))).toEqual(new Set([v2]));
+  });
+
+  it('a candidate that fails to load is aborted and the stable version keeps answering', async () => {
+    const rollout = `      rollout:
+        steps:
+          - setWeight: 50
+`;
+    const head = await commit(
+      'prod',
+      envFile('prod', digests[3] ?? '', rollout),
+      'a broken ModelKit',
+    );
+    const st = await waitFor(
+      'the failed candidate',
+      async () => {
+        const s = await status();
+        const last = s.history[0];
+        return last?.commit === head && last.result === 'failed' ? s : undefined;
+      },
+      60_000,
+      200,
+    );
+    expect(st.reason).toMatch(/candidate failed: .*not a model ONNX Runtime can load/);
+    expect(st.models.demo?.stable?.digest).toBe(digests[1]);
+    expect(st.models.demo?.weights).toEqual({ [label(digests[1] ?? '')]: 100 });
+    const a = await ask();
+    expect(a.status).toBe(200);
+    expect(a.headers['x-model-version']).toBe(label(digests[1] ?? ''));
+  });
+
   it('puts back weights changed through the worker admin route, and restarts a killed worker', async () => {
     const rollout = `      rollout:
         steps:
@@ -282,7 +359,12 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn agent', () => {
       30_000,
       100,
     );
-    expect(events().map((e) => e.reason)).toContain('DriftCorrected');
+    await waitFor(
+      'the DriftCorrected event',
+      () => (events().some((e) => e.reason === 'DriftCorrected') ? true : undefined),
+      15_000,
+      100,
+    );
 
     process.kill(worker.pid, 'SIGKILL');
     const restarted = await waitFor(
@@ -317,7 +399,12 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn agent', () => {
         )
       ).status,
     ).toBe(200);
-    expect(events().map((e) => e.reason)).toContain('WorkerExited');
+    await waitFor(
+      'the WorkerExited event',
+      () => (events().some((e) => e.reason === 'WorkerExited') ? true : undefined),
+      15_000,
+      100,
+    );
   });
 
   it('stops on SIGTERM and its worker goes with it', async () => {
