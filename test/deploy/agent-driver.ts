@@ -249,3 +249,25 @@ export function workerPids(stateDir: string): number[] {
   }
   return pids;
 }
+
+/**
+ * PIDs of live processes whose working folder lies below `stateDir`: the `process` runtime's
+ * model servers, which run in their worker's folder.
+ */
+export function modelProcessPids(stateDir: string): number[] {
+  const root = path.resolve(stateDir);
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cwd: string;
+    try {
+      cwd = fs.readlinkSync(`/proc/${entry}/cwd`).replace(/ \(deleted\)$/, '');
+    } catch {
+      continue;
+    }
+    if (cwd.startsWith(`${root}/`) && workerPids(stateDir).every((w) => String(w) !== entry)) {
+      pids.push(Number(entry));
+    }
+  }
+  return pids;
+}
