@@ -89,7 +89,10 @@ export async function startAgent(
     stateDir: stateDirOf(ctx, o.stateDir),
     intervalMs: o.intervalMs,
     cairn,
-    childEnv: ctx.env,
+    // The workers (and process runtimes) have no use for the webhook secret.
+    childEnv: Object.fromEntries(
+      Object.entries(ctx.env).filter(([k]) => k !== 'CAIRN_WEBHOOK_SECRET'),
+    ),
     logger,
     fetchKit: (reference) => fetchKit(ctx, o, reference),
   });

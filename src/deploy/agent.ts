@@ -56,6 +56,8 @@ export class Agent {
   #syncing: Promise<boolean> | undefined;
   #syncAgain = false;
   #failures = 0;
+  /** the commit the last sync read without a problem */
+  #appliedSync: string | undefined;
   #stopped = false;
 
   private constructor(o: AgentOptions, source: GitSource, state: AgentState) {
@@ -211,12 +213,18 @@ export class Agent {
     try {
       commit = await this.#source.fetch();
     } catch (error) {
+      this.#appliedSync = undefined; // the next good fetch clears the reason
       for (const name of this.#o.environments) {
         await this.#save(name, (e) => ({ ...e, reason: `git: ${message(error)}` }));
         this.metrics.reconciled(name, elapsed(), false);
       }
       this.#o.logger.warn({ reason: message(error) }, 'git fetch failed; serving what was served');
       return false;
+    }
+    if (commit === this.#appliedSync) {
+      // Nothing new in git and everything read fine last time: a no-op reconcile.
+      for (const name of this.#o.environments) this.metrics.reconciled(name, elapsed(), true);
+      return true;
     }
     let ok = true;
     const declared = await readDeclared(
@@ -238,6 +246,7 @@ export class Agent {
         this.#o.logger.warn({ environment: name, commit, reason }, 'environment not applied');
       }
     }
+    this.#appliedSync = ok ? commit : undefined;
     return ok;
   }
 
