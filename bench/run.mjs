@@ -10,6 +10,8 @@ const BENCHMARKS = {
   'mem-1m': './mem-1m.mjs',
   help: './help.mjs',
   repro: './repro.mjs',
+  // Plots: one 10,000-point linear plot drawn by Cairn and by its libraries alone (bench/plots.mjs)
+  plots: './plots.mjs',
   // ModelKits (bench/pack.mjs holds all four; the query names the one to run)
   'pack-1gib': './pack.mjs?name=pack-1gib',
   'unpack-1gib': './pack.mjs?name=unpack-1gib',

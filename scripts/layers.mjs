@@ -5,8 +5,8 @@
  */
 
 /**
- * Higher ranks import lower ones: cli → commands → (deploy, serve) → (pipeline, modelkit,
- * oci) → data → core. `index.ts` (the library API) sits just under cli.
+ * Higher ranks import lower ones: cli → commands → (deploy, serve, forge, metrics) →
+ * (pipeline, modelkit, oci) → data → core. `index.ts` (the library API) sits just under cli.
  */
 export const RANK = {
   core: 0,
@@ -15,7 +15,9 @@ export const RANK = {
   modelkit: 2,
   oci: 2,
   serve: 3,
+  metrics: 3,
   deploy: 3,
+  forge: 3,
   commands: 4,
   'index.ts': 4.5,
   cli: 5,
@@ -92,5 +94,5 @@ export function layerViolation(from, specifier) {
   if (SIDEWAYS.some((e) => e.from === fromLayer && e.to === toLayer)) return undefined;
   return b === a
     ? `${fromLayer} may not import ${toLayer} (same rank; allowed sideways edges: ${SIDEWAYS.map((e) => `${e.from} → ${e.to}`).join(', ')})`
-    : `${fromLayer} may not import ${toLayer}: dependencies point downward (cli → commands → serve, deploy → pipeline, modelkit, oci → data → core)`;
+    : `${fromLayer} may not import ${toLayer}: dependencies point downward (cli → commands → serve, deploy, forge, metrics → pipeline, modelkit, oci → data → core)`;
 }

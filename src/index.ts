@@ -31,6 +31,15 @@ export { gc, fsck } from './commands/gc.js';
 export { configGet, configList, configSet } from './commands/config.js';
 export type { CommandContext } from './commands/context.js';
 export { repro, dag, type ReproOptions } from './commands/pipeline.js';
+export {
+  metricsShow,
+  metricsDiff,
+  paramsDiff,
+  type MetricsShowOptions,
+  type MetricsDiffOptions,
+} from './commands/metrics.js';
+export { plots, diffRevisions, type PlotsOptions, type PlotsResult } from './commands/plots.js';
+export { report, type ReportOptions, type ReportResult } from './commands/report.js';
 export { serve, type ServeOptions, type ServeHandle, type ServedModel } from './commands/serve.js';
 export { ModelRepository, type Loader, type IndexEntry } from './serve/repository.js';
 export { createApp, type AppOptions } from './serve/http.js';
@@ -79,3 +88,9 @@ export {
   type RenderedFile,
 } from './deploy/render-k8s.js';
 export { parseDuration } from './core/duration.js';
+// CI reports on GitHub and GitLab (issue 12).
+export { postComment, type PostCommentOptions, type PostedComment } from './forge/comment.js';
+export { ciInit, type CiInitOptions, type CiInitResult } from './forge/ci-init.js';
+export { readForgeContext, type ForgeContext, type ForgeKind } from './forge/env.js';
+export { parseTarget, type TargetSpec } from './forge/target.js';
+export type { CommentTarget } from './forge/driver.js';

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import v8 from 'node:v8';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { createEventOutput } from './events.js';
 import { renderError } from './errors.js';
 import { positiveInteger, withRegistryFlags } from './registry-flags.js';
@@ -13,6 +13,8 @@ import type { RegistryFlags } from '../commands/options.js';
 import type { ServeFlags } from './serve.js';
 import type { AgentCliFlags } from './agent.js';
 import type { DeployFlags } from '../commands/deploy.js';
+import type { CommentFlags } from '../commands/comment.js';
+import type { CiInitFlags } from '../commands/ci.js';
 
 interface GlobalFlags {
   json?: boolean;
@@ -744,6 +746,192 @@ program
     }),
   );
 
+// Metrics, params, plots and reports (src/metrics): the workspace and git revisions compared.
+interface TableOpts {
+  md?: boolean;
+  precision: number;
+}
+const precisionOption = (): Option =>
+  new Option('--precision <n>', 'digits after the point floats are rounded to')
+    .argParser(positiveInteger)
+    .default(5);
+const metrics = program.command('metrics').description('show and compare metrics files');
+metrics
+  .command('show [targets...]')
+  .description('print the metrics files dvc.yaml declares (or the targets)')
+  .option('-a, --all-branches', 'also every branch')
+  .option('-T, --all-tags', 'also every tag')
+  .option('-A, --all-commits', 'also every commit')
+  .option('--md', 'a Markdown table')
+  .addOption(precisionOption())
+  .action(
+    action(
+      async (
+        ctx,
+        targets: string[],
+        opts: TableOpts & { allBranches?: boolean; allTags?: boolean; allCommits?: boolean },
+      ) => {
+        const { metricsShow } = await import('../commands/metrics.js');
+        const { formatMetricsShow } = await import('./metrics.js');
+        const sel = {
+          allBranches: opts.allBranches === true,
+          allTags: opts.allTags === true,
+          allCommits: opts.allCommits === true,
+        };
+        const show = await metricsShow(ctx, { targets, ...sel });
+        const revisions = sel.allBranches || sel.allTags || sel.allCommits;
+        return {
+          json: show,
+          text: formatMetricsShow(show, {
+            md: opts.md === true,
+            precision: opts.precision,
+            revisions,
+          }),
+        };
+      },
+    ),
+  );
+type DiffOpts = TableOpts & { all?: boolean; targets?: string[]; path: boolean };
+const diffCommand = (parent: Command, what: 'Metric' | 'Param'): void => {
+  parent
+    .command('diff [a_rev] [b_rev]')
+    .description(
+      `changes in ${what === 'Metric' ? 'metrics' : 'params'} from a_rev (default HEAD) to b_rev (default the workspace)`,
+    )
+    .option('--all', 'unchanged values too')
+    .option('--targets <paths...>', 'only these files')
+    .option('--no-path', 'leave out the Path column')
+    .option('--md', 'a Markdown table')
+    .addOption(precisionOption())
+    .action(
+      action(async (ctx, a: string | undefined, b: string | undefined, opts: DiffOpts) => {
+        const { metricsDiff, paramsDiff } = await import('../commands/metrics.js');
+        const { formatDiff } = await import('./metrics.js');
+        const o = { a, b, all: opts.all === true, targets: opts.targets ?? [] };
+        const report = what === 'Metric' ? await metricsDiff(ctx, o) : await paramsDiff(ctx, o);
+        return {
+          json: report.diff,
+          text: formatDiff(report, {
+            title: what,
+            md: opts.md === true,
+            precision: opts.precision,
+            noPath: !opts.path,
+          }),
+        };
+      }),
+    );
+};
+diffCommand(metrics, 'Metric');
+diffCommand(program.command('params').description('compare parameters'), 'Param');
+
+interface PlotsFlags {
+  out?: string;
+  html?: boolean;
+  svg?: boolean;
+  png?: boolean;
+  template?: string;
+  x?: string;
+  y?: string;
+  title?: string;
+  xLabel?: string;
+  yLabel?: string;
+  header: boolean;
+  targets?: string[];
+}
+const plotsFlags = (c: Command): Command =>
+  c
+    .option('-o, --out <dir>', 'where files go', 'dvc_plots')
+    .option('--html', 'write index.html with every plot (the default)')
+    .option('--svg', 'write an SVG per plot')
+    .option('--png', 'write a PNG per plot')
+    .option(
+      '-t, --template <name>',
+      'template for every plot (a name, .dvc/plots/NAME.json, a path)',
+    )
+    .option('-x <field>', 'field for the x axis')
+    .option('-y <field>', 'field for the y axis')
+    .option('--title <text>', 'plot title')
+    .option('--x-label <text>', 'x axis title')
+    .option('--y-label <text>', 'y axis title')
+    .option('--no-header', 'CSV/TSV files have no header row');
+const runPlots = async (
+  ctx: CommandContext,
+  revs: string[],
+  targets: string[],
+  opts: PlotsFlags,
+  json: boolean,
+) => {
+  const { plots } = await import('../commands/plots.js');
+  const { formatPlots, plotsJson } = await import('./metrics.js');
+  const anyFormat = opts.html === true || opts.svg === true || opts.png === true;
+  const overrides = {
+    ...(opts.template === undefined ? {} : { template: opts.template }),
+    ...(opts.x === undefined ? {} : { x: opts.x }),
+    ...(opts.y === undefined ? {} : { y: opts.y }),
+    ...(opts.title === undefined ? {} : { title: opts.title }),
+    ...(opts.xLabel === undefined ? {} : { xLabel: opts.xLabel }),
+    ...(opts.yLabel === undefined ? {} : { yLabel: opts.yLabel }),
+    noHeader: !opts.header,
+  };
+  const result = await plots(ctx, revs, {
+    targets,
+    overrides,
+    out: opts.out,
+    // --json alone prints the specs and draws nothing; a format flag draws as well.
+    formats:
+      json && !anyFormat
+        ? undefined
+        : {
+            html: opts.html === true || !anyFormat,
+            svg: opts.svg === true,
+            png: opts.png === true,
+          },
+  });
+  return { json: plotsJson(result), text: formatPlots(result) };
+};
+const plotsCommand = program.command('plots').description('draw plots dvc.yaml declares');
+plotsFlags(
+  plotsCommand
+    .command('show [targets...]')
+    .description('draw the workspace plots (or the targets) to HTML, SVG or PNG'),
+).action(
+  action(async (ctx, targets: string[], opts: PlotsFlags) => {
+    const json = program.opts<GlobalFlags>().json === true;
+    return runPlots(ctx, ['workspace'], targets, opts, json);
+  }),
+);
+plotsFlags(
+  plotsCommand
+    .command('diff [revisions...]')
+    .description('overlay plots of revisions (default HEAD and the workspace) in one chart each')
+    .option('--targets <paths...>', 'only these plots or files'),
+).action(
+  action(async (ctx, revs: string[], opts: PlotsFlags) => {
+    const json = program.opts<GlobalFlags>().json === true;
+    const { diffRevisions } = await import('../commands/plots.js');
+    return runPlots(ctx, diffRevisions(revs), opts.targets ?? [], opts, json);
+  }),
+);
+
+program
+  .command('report')
+  .description(
+    'write a Markdown report: metrics and params against a base branch, plots, stage status, ModelKit',
+  )
+  .option('--base <rev>', 'the branch (or revision) to compare with', 'main')
+  .option(
+    '-o, --out <file>',
+    'the Markdown file (PNG plots go in <name>_plots/ beside it)',
+    'report.md',
+  )
+  .action(
+    action(async (ctx, opts: { base: string; out: string }) => {
+      const { report } = await import('../commands/report.js');
+      const result = await report(ctx, { base: opts.base, out: opts.out });
+      return { json: { file: result.file, images: result.images }, text: result.file };
+    }),
+  );
+
 // GitOps (src/deploy): every change to environments/<env>.yaml is a commit.
 withRegistryFlags(
   program
@@ -842,6 +1030,58 @@ render
         return { json: result, text: formatRendered(result) };
       },
     ),
+  );
+
+// CI reports on forges (src/forge): CML's `comment` and a workflow that uses it.
+const forgeKind = (value: string): 'github' | 'gitlab' => {
+  if (value !== 'github' && value !== 'gitlab') throw new InvalidArgumentError('github or gitlab');
+  return value;
+};
+const comment = program
+  .command('comment')
+  .description('post a Markdown report to the pull/merge request of this CI run');
+for (const mode of ['create', 'update'] as const) {
+  comment
+    .command(`${mode} <file>`)
+    .description(
+      mode === 'create'
+        ? 'add the report as a new comment'
+        : "edit Cairn's earlier comment (same --watermark-title) in place, or add one",
+    )
+    .option('--target <target>', 'auto (default), pr, commit, pr#N, issue#N or commit#SHA')
+    .option(
+      '--watermark-title <title>',
+      'tells apart several updatable comments ({workflow}, {run})',
+    )
+    .option('--driver <forge>', 'github or gitlab, when the CI environment does not say', forgeKind)
+    .option('--repo <repo>', 'owner/name (GitHub) or project id or path (GitLab), outside CI')
+    .action(
+      action(async (ctx, file: string, opts: CommentFlags) => {
+        const { commentCommand } = await import('../commands/comment.js');
+        const { formatComment } = await import('./forge.js');
+        const result = await commentCommand(ctx, mode, file, opts);
+        return { json: result, text: formatComment(result) };
+      }),
+    );
+}
+
+program
+  .command('ci')
+  .description('continuous integration files')
+  .command('init')
+  .addArgument(new Argument('<forge>', 'the CI to write for').choices(['github', 'gitlab']))
+  .description(
+    'write .github/workflows/cairn.yaml (github) or .gitlab-ci.yml (gitlab): repro, report and comment on every pull/merge request',
+  )
+  .option('-f, --force', 'replace the file if it exists')
+  .option('--package <spec>', 'what the CI installs with npm install --global (default: cairn)')
+  .action(
+    action(async (ctx, forge: 'github' | 'gitlab', opts: CiInitFlags) => {
+      const { ciInitCommand } = await import('../commands/ci.js');
+      const { formatCiInit } = await import('./forge.js');
+      const result = await ciInitCommand(ctx, forge, opts);
+      return { json: result, text: formatCiInit(result, ctx.cwd) };
+    }),
   );
 
 // The agent (src/deploy/agent.ts): reconciles environments in git to local workers.

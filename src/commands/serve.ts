@@ -14,7 +14,7 @@ import { parseFilter } from '../modelkit/unpack-filter.js';
 import type { CommandContext } from './context.js';
 import { clientFor, openStore, type RemoteFlags } from './options.js';
 import { ADMIN_ROUTES, metricsRoute } from '../serve/admin.js';
-import { readServeConfig, type ServeConfig } from '../serve/config.js';
+import type { ServeConfig } from '../serve/config.js';
 import type { GrpcServer } from '../serve/grpc.js';
 import { inferenceBackend } from '../serve/backend.js';
 import { createApp } from '../serve/http.js';
@@ -22,14 +22,14 @@ import { ServingObserver } from '../serve/instrument.js';
 import type { Logger } from '../serve/logger.js';
 import { ServingMetrics } from '../serve/metrics.js';
 import { PredictionLog } from '../serve/prediction-log.js';
-import { reloadConfig, type ReloadResult } from '../serve/reload.js';
+import type { ReloadResult } from '../serve/reload.js';
 import { TrafficRouter } from '../serve/traffic.js';
 import { loadConfigVersion, policyOf } from '../serve/config-models.js';
 import { createOnnxRuntime, preloadOnnxRuntime } from '../serve/onnx-runtime.js';
 import { ModelRepository } from '../serve/repository.js';
 import type { Route } from '../serve/routes.js';
 import { startServer, type DrainResult } from '../serve/server.js';
-import { resolveSource, splitNamed, type ModelKitAccess } from '../serve/source.js';
+import { openVerified, resolveSource, splitNamed, type ModelKitAccess } from '../serve/source.js';
 import type { ServedVersion } from '../serve/types.js';
 
 export interface ServeOptions extends RemoteFlags {
@@ -116,8 +116,11 @@ const folderOf = (version: string): string => version.replace(/[^A-Za-z0-9._-]/g
 
 export async function serve(ctx: CommandContext, o: ServeOptions): Promise<ServeHandle> {
   const access = modelKitAccess(ctx, o);
+  // The config parser (zod, three quarters of a megabyte of bundle) loads only for --config.
   const config: ServeConfig | undefined =
-    o.config === undefined ? undefined : await readServeConfig(o.config, ctx.cwd);
+    o.config === undefined
+      ? undefined
+      : await (await import('../serve/config.js')).readServeConfig(o.config, ctx.cwd);
   if (o.sources.length === 0 && config === undefined)
     throw new CairnError('no-source', 'nothing to serve', {
       hint: 'Name an .onnx file, a folder with a Kitfile, or a ModelKit reference, or pass --config serve.yaml.',
@@ -157,13 +160,15 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
   const load = async (arg: string): Promise<ServedVersion> => {
     const started = performance.now();
     const source = await resolveSource(access, arg);
-    const runtime = await createOnnxRuntime({
-      bytes: source.bytes,
-      file: source.file,
-      ...(o.threads === undefined ? {} : { threads: o.threads }),
-    });
+    const { runtime, digest } = await openVerified(source, () =>
+      createOnnxRuntime({
+        bytes: source.bytes,
+        file: source.file,
+        ...(o.threads === undefined ? {} : { threads: o.threads }),
+      }),
+    );
     origins.set(source.name, splitNamed(arg).source);
-    const served = { model: source.name, version: source.version, digest: source.digest, runtime };
+    const served = { model: source.name, version: source.version, digest, runtime };
     metrics.observeLoad(
       { model: served.model, version: served.version },
       (performance.now() - started) / 1000,
@@ -295,8 +300,9 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
       // One reload at a time: a second SIGHUP waits for the first.
       reloading = reloading
         .catch(() => undefined)
-        .then(() =>
-          reloadConfig(o.config, ctx.cwd, repo, current, async (file, m, label, source) => {
+        .then(async () => {
+          const { reloadConfig } = await import('../serve/reload.js');
+          return reloadConfig(o.config, ctx.cwd, repo, current, async (file, m, label, source) => {
             const served = await loadConfigVersion(
               { ...loadOptions, config: file },
               m,
@@ -305,8 +311,8 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
             );
             openLog(served, o.logSample ?? m.log?.sample, m.log);
             return served;
-          }),
-        );
+          });
+        });
       return reloading;
     },
     drain,

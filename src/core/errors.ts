@@ -130,6 +130,21 @@ export type ErrorCode =
   | 'render-invalid-name'
   | 'render-needs-digest'
   | 'render-target-invalid'
+  // Metrics, params, plots and reports (src/metrics)
+  | 'plot-invalid'
+  | 'plot-template-unknown'
+  | 'plot-render-failed'
+  // CI reports on forges (cairn comment, cairn ci init)
+  | 'forge-unknown'
+  | 'forge-repo-missing'
+  | 'forge-token-missing'
+  | 'forge-unauthorized'
+  | 'forge-forbidden'
+  | 'forge-not-found'
+  | 'forge-status'
+  | 'forge-unreachable'
+  | 'comment-target'
+  | 'comment-too-long'
   /** an HTTP status a registry answered with and no better code describes */
   | `http-${number}`;
 

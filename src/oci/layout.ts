@@ -17,7 +17,7 @@ import {
   writeFileAtomic,
 } from '../core/fs.js';
 import { acquireLock, type HeldLock } from '../core/lock.js';
-import { Sha256Counter, digestHex, sha256Of, type Sha256Digest } from './digest.js';
+import { Sha256Counter, digestHex, sha256Of, sha256OfAsync, type Sha256Digest } from './digest.js';
 import { descriptorJson, parseDescriptor, type Descriptor } from './manifest.js';
 import { goString, byteOrder } from './gojson.js';
 
@@ -167,6 +167,38 @@ export class LocalStore {
       );
     }
     return bytes;
+  }
+
+  /**
+   * `readBlob` whose digest check runs on the thread pool while the caller works on the bytes:
+   * `verified` rejects with the same DigestMismatchError. Nothing may be served or stored from
+   * the bytes before it resolves.
+   */
+  async readBlobVerifying(
+    digest: Sha256Digest,
+    expectedSize: number,
+  ): Promise<{ bytes: Buffer; verified: Promise<void> }> {
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(this.blobPath(digest));
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') throw this.#missing(digest);
+      throw error;
+    }
+    if (bytes.length !== expectedSize) {
+      throw new CairnError(
+        'size-mismatch',
+        `blob ${digest} is ${bytes.length} bytes, expected ${expectedSize}`,
+      );
+    }
+    const verified = sha256OfAsync(bytes).then((actual) => {
+      if (actual !== digest) {
+        throw new DigestMismatchError(`blob ${this.blobPath(digest)}`, digest, actual, {
+          hint: 'The local store is corrupt: remove the ModelKit (`cairn rm`) and pack or pull it again.',
+        });
+      }
+    });
+    return { bytes, verified };
   }
 
   /**

@@ -31,7 +31,8 @@ export function metadataOf(repo: ModelRepository, served: ServedVersion): ModelM
 /** How a request arrived: its front end and where the repository routed it. */
 export interface ExecuteOptions {
   readonly protocol: Protocol;
-  readonly signal?: AbortSignal;
+  /** whose `signal` aborts when the caller goes away; read only if the runtime is abortable */
+  readonly client?: { readonly signal: AbortSignal };
   /** a version that also gets the request once the answer is ready; its result is dropped */
   readonly shadow?: ServedVersion;
 }
@@ -53,38 +54,58 @@ export async function execute(
   const started = performance.now();
   let request: InferRequest | undefined;
   let inferStarted: number | undefined;
-  const answered = (status: number, outputs?: readonly Tensor[], error?: unknown): void => {
-    if (observer === undefined) return;
-    const now = performance.now();
-    tell(observer, {
-      served,
-      protocol: o.protocol,
-      status,
-      shadow: false,
-      totalSeconds: (now - started) / 1000,
-      ...(inferStarted === undefined ? {} : { inferSeconds: (now - inferStarted) / 1000 }),
-      ...(request === undefined ? {} : { request }),
-      ...(outputs === undefined ? {} : { outputs }),
-      ...(error === undefined ? {} : { error }),
-    });
-  };
   try {
-    if (!served.runtime.ready())
+    const runtime = served.runtime;
+    if (!runtime.ready())
       throw new InferError('unavailable', `model "${served.model}" is not ready`);
     request = await decode();
-    validateRequest(request, served.runtime.inputs, served.runtime.outputs);
+    validateRequest(request, runtime.inputs, runtime.outputs);
     inferStarted = performance.now();
-    const outputs = await served.runtime.infer(request, o.signal);
-    answered(200, outputs);
+    const outputs = await runtime.infer(
+      request,
+      runtime.abortable === true ? o.client?.signal : undefined,
+    );
+    if (observer !== undefined)
+      tell(observer, answer(served, o.protocol, 200, started, inferStarted, request, outputs));
     if (o.shadow !== undefined) mirror(repo, o.shadow, request, o.protocol);
     return { request, outputs };
   } catch (error) {
-    answered(error instanceof InferError ? HTTP_STATUS[error.reason] : 500, undefined, error);
+    const status = error instanceof InferError ? HTTP_STATUS[error.reason] : 500;
+    if (observer !== undefined)
+      tell(
+        observer,
+        answer(served, o.protocol, status, started, inferStarted, request, undefined, error),
+      );
     throw error;
   } finally {
     ended?.();
     release();
   }
+}
+
+/** The event for an answered (non-shadow) request, its timings measured up to now. */
+function answer(
+  served: ServedVersion,
+  protocol: Protocol,
+  status: number,
+  started: number,
+  inferStarted: number | undefined,
+  request: InferRequest | undefined,
+  outputs: readonly Tensor[] | undefined,
+  error?: unknown,
+): Answered {
+  const now = performance.now();
+  return {
+    served,
+    protocol,
+    status,
+    shadow: false,
+    totalSeconds: (now - started) / 1000,
+    inferSeconds: inferStarted === undefined ? undefined : (now - inferStarted) / 1000,
+    request,
+    outputs,
+    error,
+  };
 }
 
 /** Reports an answer; a failing observer must never fail the request it observes. */
@@ -155,11 +176,13 @@ export function inferenceBackend(repo: ModelRepository) {
       version: string | undefined,
       request: InferRequest,
       signal: AbortSignal,
+      headers: Readonly<Record<string, string>> = {},
     ): Promise<InferResponse> => {
-      const { served, shadow } = repo.route(name, version);
+      // Metadata stands in for HTTP headers: sticky and pin work as over REST.
+      const { served, shadow } = repo.route(name, version, headers);
       const { outputs } = await execute(repo, served, () => request, {
         protocol: 'grpc',
-        signal,
+        client: { signal },
         ...(shadow === undefined ? {} : { shadow }),
       });
       return { modelName: served.model, modelVersion: served.version, id: request.id, outputs };

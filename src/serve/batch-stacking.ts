@@ -7,13 +7,24 @@ import { InferError } from './types.js';
 
 /** The shared first dimension of every input, or undefined when the request cannot be batched. */
 export function batchRows(request: InferRequest): number | undefined {
-  const firsts = new Set(request.inputs.map((input) => input.shape[0]));
-  const [rows] = firsts;
-  return firsts.size === 1 && rows !== undefined && rows > 0 ? rows : undefined;
+  const rows = request.inputs[0]?.shape[0];
+  if (rows === undefined || rows <= 0) return undefined;
+  for (const input of request.inputs) if (input.shape[0] !== rows) return undefined;
+  return rows;
 }
 
 /** Requests share a batch only when everything but the row count agrees. */
 export function batchKey(request: InferRequest): string {
+  const [only] = request.inputs;
+  // The common case, one input and nothing else, without sorting and JSON.
+  if (
+    request.inputs.length === 1 &&
+    only !== undefined &&
+    only.parameters === undefined &&
+    request.outputs === undefined &&
+    request.parameters === undefined
+  )
+    return `1\0${only.name}\0${only.datatype}\0${only.shape.slice(1).join(',')}`;
   const inputs = [...request.inputs]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((input) => [input.name, input.datatype, input.shape.slice(1), input.parameters ?? null]);
@@ -66,6 +77,13 @@ export function sliceRows(output: Tensor, offset: number, rows: number, total: n
     );
   }
   const perRow = output.shape.slice(1).reduce((product, dim) => product * dim, 1);
-  const data = output.data.slice(offset * perRow, (offset + rows) * perRow) as TensorData;
+  const start = offset * perRow;
+  const end = (offset + rows) * perRow;
+  // Typed outputs are cut as views of the batch's result, which nothing else holds.
+  const data = (
+    ArrayBuffer.isView(output.data)
+      ? output.data.subarray(start, end)
+      : output.data.slice(start, end)
+  ) as TensorData;
   return { ...output, shape: [rows, ...output.shape.slice(1)], data };
 }

@@ -38,6 +38,9 @@ interface Group {
   timer?: NodeJS.Timeout;
 }
 
+/** The shortest `maxLatencyMs` for which queued requests are withdrawn when their caller leaves. */
+const WITHDRAW_AFTER_MS = 50;
+
 /** `runtime`, batching its requests under `options`. */
 export function batching(runtime: ModelRuntime, options: BatchOptions): ModelRuntime {
   if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1) {
@@ -59,7 +62,15 @@ class Batcher implements ModelRuntime {
   constructor(runtime: ModelRuntime, options: BatchOptions) {
     this.#runtime = runtime;
     this.#options = options;
+    this.abortable = options.maxLatencyMs >= WITHDRAW_AFTER_MS;
   }
+
+  /**
+   * Whether a queued request leaves its group when its caller goes away. Only worth it for long
+   * waits: an AbortController and a listener per request cost more than a short wait (a request
+   * whose caller left then runs and its answer is dropped).
+   */
+  readonly abortable: boolean;
 
   get platform(): string {
     return this.#runtime.platform;

@@ -35,6 +35,8 @@ export interface InferenceBackend {
     version: string | undefined,
     request: InferRequest,
     signal: AbortSignal,
+    /** the call's text metadata, lower-case keys: traffic reads its sticky and pin headers */
+    headers?: Readonly<Record<string, string>>,
   ): Promise<InferResponse>;
 }
 
@@ -95,11 +97,11 @@ export function addInferenceService(
       const m = await backend.modelMetadata(r.name, version(r.version));
       return { ...m, inputs: m.inputs.map(specToWire), outputs: m.outputs.map(specToWire) };
     }),
-    ModelInfer: unary(async (wire: WireInferRequest, signal) => {
+    ModelInfer: unary(async (wire: WireInferRequest, signal, metadata) => {
       const started = performance.now();
       let status = 200;
       try {
-        return await modelInfer(backend, wire, signal);
+        return await modelInfer(backend, wire, signal, textMetadata(metadata));
       } catch (error) {
         status = error instanceof InferError ? HTTP_STATUS[error.reason] : 500;
         throw error;
@@ -118,6 +120,7 @@ async function modelInfer(
   backend: InferenceBackend,
   wire: WireInferRequest,
   signal: AbortSignal,
+  headers: Readonly<Record<string, string>>,
 ): Promise<object> {
   const raw = wire.raw_input_contents;
   if (raw.length > 0 && raw.length !== wire.inputs.length) {
@@ -145,6 +148,7 @@ async function modelInfer(
     version(wire.model_version),
     request,
     signal,
+    headers,
   );
   // Typed contents only when asked for and possible: FP16 has no typed field.
   const typed =
@@ -166,6 +170,15 @@ async function modelInfer(
   };
 }
 
+/** A call's text metadata as request headers (binary `-bin` entries are left out). */
+function textMetadata(metadata: grpc.Metadata): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata.getMap())) {
+    if (typeof value === 'string') headers[key] = value;
+  }
+  return headers;
+}
+
 function version(v: string): string | undefined {
   return v === '' ? undefined : v;
 }
@@ -176,7 +189,7 @@ function specToWire(spec: TensorSpec): object {
 
 /** A unary handler that answers with `handle`'s value, or with the status of its error. */
 function unary<Req, Res>(
-  handle: (request: Req, signal: AbortSignal) => Res | Promise<Res>,
+  handle: (request: Req, signal: AbortSignal, metadata: grpc.Metadata) => Res | Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const controller = new AbortController();
@@ -184,7 +197,7 @@ function unary<Req, Res>(
       controller.abort(new InferError('timeout', 'the client cancelled the call'));
     });
     Promise.resolve()
-      .then(() => handle(call.request, controller.signal))
+      .then(() => handle(call.request, controller.signal, call.metadata))
       .then(
         (value) => {
           callback(null, value);

@@ -8,7 +8,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { CairnError } from '../core/errors.js';
 import type { ModelRepository } from './repository.js';
 import { ROUTES, type Reply, type Route, type RouteContext } from './routes.js';
-import { HTTP_STATUS, InferError } from './types.js';
+import { HTTP_STATUS, InferError, type ServedVersion } from './types.js';
 
 export interface AppOptions {
   repo: ModelRepository;
@@ -62,16 +62,108 @@ function failure(error: unknown): { status: number; message: string; expected: b
   return { status: 500, message: 'internal error', expected: false };
 }
 
-function send(res: ServerResponse, reply: Reply): void {
-  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+/**
+ * One request's context. Its AbortSignal is made only when a runtime asks for one (a batch wait
+ * or a proxied call can stop early; an in-process run cannot): an AbortController and a `close`
+ * listener per request were a few percent of a small model's request.
+ */
+class Context implements RouteContext {
+  readonly req: IncomingMessage;
+  readonly #res: ServerResponse;
+  params: readonly (string | undefined)[] = [];
+  readonly repo: ModelRepository;
+  readonly maxBody: number;
+  readonly requestId: string;
+  answered?: ServedVersion;
+  #aborter: AbortController | undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse, o: AppOptions, requestId: string) {
+    this.req = req;
+    this.#res = res;
+    this.repo = o.repo;
+    this.maxBody = o.maxBody;
+    this.requestId = requestId;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#aborter === undefined) {
+      const aborter = new AbortController();
+      this.#aborter = aborter;
+      const res = this.#res;
+      if (res.destroyed && !res.writableFinished) aborter.abort();
+      else
+        res.once('close', () => {
+          if (!res.writableFinished) aborter.abort();
+        });
+    }
+    return this.#aborter.signal;
+  }
+}
+
+/**
+ * Writes the reply with every header in one `writeHead` (a flat list skips node:http's
+ * per-`setHeader` bookkeeping), the body as one chunk after them.
+ */
+function send(res: ServerResponse, ctx: Context, reply: Reply, close: boolean): void {
+  const headers: string[] = ['x-request-id', ctx.requestId];
+  const answered = ctx.answered;
+  if (answered !== undefined) {
+    headers.push(
+      'x-model-name',
+      answered.model,
+      'x-model-version',
+      answered.version,
+      'x-model-digest',
+      answered.digest,
+    );
+  }
+  if (reply.headers !== undefined) {
+    for (const key in reply.headers) headers.push(key, reply.headers[key] as string);
+  }
   let body = reply.body;
   if (body === undefined && reply.json !== undefined) {
-    body = Buffer.from(JSON.stringify(reply.json));
-    res.setHeader('content-type', 'application/json');
+    body = JSON.stringify(reply.json);
+    headers.push('content-type', 'application/json');
   }
-  res.statusCode = reply.status;
-  res.setHeader('content-length', body?.length ?? 0);
+  if (close) headers.push('connection', 'close');
+  const length =
+    body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  headers.push('content-length', String(length));
+  res.writeHead(reply.status, headers);
   res.end(body);
+}
+
+/** The route's reply, or the failure's `{"error": ...}` reply; `close` when the body was left unread. */
+async function answer(
+  routes: readonly Route[],
+  ctx: Context,
+  o: AppOptions,
+): Promise<{ reply: Reply; close: boolean }> {
+  const { req } = ctx;
+  const method = req.method ?? 'GET';
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  const pathname = query < 0 ? url : url.slice(0, query);
+  try {
+    const found = match(routes, method, pathname);
+    if (found === undefined)
+      throw new InferError('not-found', `no route for ${method} ${pathname}`);
+    if (found === 'wrong-method')
+      return {
+        reply: {
+          status: 405,
+          json: { error: `${req.method ?? ''} is not allowed on ${pathname}` },
+        },
+        close: false,
+      };
+    ctx.params = found.params;
+    return { reply: await found.route.handler(ctx), close: false };
+  } catch (error) {
+    const { status, message, expected } = failure(error);
+    if (!expected) o.onError?.(error, req);
+    // A body left unread (too large, or refused early) must not be drained: close instead.
+    return { reply: { status, json: { error: message } }, close: !req.complete };
+  }
 }
 
 /** The request listener for a repository; extra routes plug in through `routes`. */
@@ -80,47 +172,10 @@ export function createApp(o: AppOptions): RequestListener {
   return (req, res) => {
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-    res.setHeader('x-request-id', requestId);
-    const aborter = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) aborter.abort();
-    });
-    const pathname = (req.url ?? '/').split('?')[0] ?? '/';
-    const ctx: RouteContext = {
-      req,
-      params: [],
-      repo: o.repo,
-      maxBody: o.maxBody,
-      requestId,
-      signal: aborter.signal,
-    };
-    const answer = async (): Promise<Reply> => {
-      const found = match(routes, req.method ?? 'GET', pathname);
-      if (found === undefined)
-        throw new InferError('not-found', `no route for ${req.method ?? 'GET'} ${pathname}`);
-      if (found === 'wrong-method')
-        return {
-          status: 405,
-          json: { error: `${req.method ?? ''} is not allowed on ${pathname}` },
-        };
-      ctx.params = found.params;
-      return found.route.handler(ctx);
-    };
-    answer()
-      .catch((error: unknown): Reply => {
-        const { status, message, expected } = failure(error);
-        if (!expected) o.onError?.(error, req);
-        // A body left unread (too large, or refused early) must not be drained: close instead.
-        if (!req.complete) res.setHeader('connection', 'close');
-        return { status, json: { error: message } };
-      })
-      .then((reply) => {
-        if (ctx.answered !== undefined) {
-          res.setHeader('x-model-name', ctx.answered.model);
-          res.setHeader('x-model-version', ctx.answered.version);
-          res.setHeader('x-model-digest', ctx.answered.digest);
-        }
-        if (!res.destroyed) send(res, reply);
+    const ctx = new Context(req, res, o, requestId);
+    answer(routes, ctx, o)
+      .then(({ reply, close }) => {
+        if (!res.destroyed) send(res, ctx, reply, close);
       })
       .catch((error: unknown) => {
         o.onError?.(error, req);

@@ -130,28 +130,33 @@ function wantsBinary(request: InferRequest, name: string): boolean {
   return own === undefined ? request.parameters?.binary_data_output === true : own === true;
 }
 
-/** The response body, and the JSON header's length when binary outputs follow it. */
+/**
+ * The response body — JSON text, or the JSON header and binary outputs as bytes with the
+ * header's length — built as one string without intermediate objects.
+ */
 export function encodeInferResponse(
   request: InferRequest,
   response: InferResponse,
-): { body: Buffer; headerLength?: number } {
+): { body: string } | { body: Buffer; headerLength: number } {
   const binary: Uint8Array[] = [];
-  const outputs = response.outputs.map((t) => {
-    const head = `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":${JSON.stringify(t.shape)}`;
+  let outputs = '';
+  for (const t of response.outputs) {
+    if (outputs !== '') outputs += ',';
+    outputs += `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}]`;
     if (!wantsBinary(request, t.name)) {
       const params =
         t.parameters === undefined ? '' : `,"parameters":${JSON.stringify(t.parameters)}`;
-      return `${head}${params},"data":${dataToJson(t.datatype, t.data)}}`;
+      outputs += `${params},"data":${dataToJson(t.datatype, t.data)}}`;
+      continue;
     }
     const bytes = toRawBytes(t.data);
     binary.push(bytes);
-    return `${head},"parameters":${JSON.stringify({ ...t.parameters, binary_data_size: bytes.byteLength })}}`;
-  });
+    outputs += `,"parameters":${JSON.stringify({ ...t.parameters, binary_data_size: bytes.byteLength })}}`;
+  }
   const params =
     response.parameters === undefined ? '' : `,"parameters":${JSON.stringify(response.parameters)}`;
-  const json = Buffer.from(
-    `{"model_name":${JSON.stringify(response.modelName)},"model_version":${JSON.stringify(response.modelVersion)},"id":${JSON.stringify(response.id)}${params},"outputs":[${outputs.join(',')}]}`,
-  );
+  const json = `{"model_name":${JSON.stringify(response.modelName)},"model_version":${JSON.stringify(response.modelVersion)},"id":${JSON.stringify(response.id)}${params},"outputs":[${outputs}]}`;
   if (binary.length === 0) return { body: json };
-  return { body: Buffer.concat([json, ...binary]), headerLength: json.length };
+  const header = Buffer.from(json);
+  return { body: Buffer.concat([header, ...binary]), headerLength: header.length };
 }

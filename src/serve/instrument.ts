@@ -40,7 +40,7 @@ export class ServingObserver implements AnswerObserver {
       protocol: e.protocol,
       status: e.status,
       totalSeconds: e.totalSeconds,
-      ...(e.inferSeconds === undefined ? {} : { inferSeconds: e.inferSeconds }),
+      inferSeconds: e.inferSeconds,
     });
     if (e.outputs !== undefined && e.request !== undefined) {
       this.#logs.get(e.served)?.record(e.request.id, e.request.inputs, e.outputs);

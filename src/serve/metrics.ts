@@ -19,9 +19,9 @@ export interface RequestObservation extends ModelLabels {
   /** HTTP status of the answer; gRPC answers report the HTTP status of their failure, 200 if OK */
   readonly status: number;
   /** seconds spent waiting for a batch or a free runtime; absent if the request never queued */
-  readonly queueSeconds?: number;
+  readonly queueSeconds?: number | undefined;
   /** seconds the runtime spent on the run that answered it; absent if it never ran */
-  readonly inferSeconds?: number;
+  readonly inferSeconds?: number | undefined;
   /** seconds from receiving the request to sending the answer */
   readonly totalSeconds: number;
 }
@@ -38,11 +38,27 @@ export interface ServingMetricsOptions {
   readonly processMetrics?: boolean;
 }
 
-interface RequestSeries {
+interface Observe {
+  observe(value: number): void;
+}
+
+/** The series of one answer kind (protocol and status) of one version. */
+interface AnswerSeries {
   readonly requests: { inc(): void };
-  readonly total: { observe(value: number): void };
-  readonly queue: { observe(value: number): void };
-  readonly infer: { observe(value: number): void };
+  readonly total: Observe;
+}
+
+/**
+ * The children of one model version, made once: prom-client validates and hashes a label
+ * object on every `inc({...})` or `observe({...})`, a measurable share of a small model's
+ * request on the hot path. Answer series are keyed by protocol, then status.
+ */
+interface VersionSeries {
+  readonly queue: Observe;
+  readonly infer: Observe;
+  readonly batch: Observe;
+  readonly inFlight: { inc(): void; dec(): void };
+  readonly answers: Map<Protocol, Map<number, AnswerSeries>>;
 }
 
 /** Serving metrics of one server. */
@@ -109,42 +125,58 @@ export class ServingMetrics {
 
   /** Counts one answered request and records its latencies. */
   observeRequest(o: RequestObservation): void {
-    const series = this.#series(o);
-    series.requests.inc();
-    series.total.observe(o.totalSeconds);
-    if (o.queueSeconds !== undefined) series.queue.observe(o.queueSeconds);
-    if (o.inferSeconds !== undefined) series.infer.observe(o.inferSeconds);
-  }
-
-  /**
-   * The children of one label set, made once: prom-client validates and hashes labels on every
-   * `observe({...})`, which is a measurable share of a small model's request on the hot path.
-   */
-  readonly #children = new Map<string, RequestSeries>();
-
-  #series(o: RequestObservation): RequestSeries {
-    const key = `${o.model}\0${o.version}\0${o.protocol}\0${String(o.status)}`;
-    let series = this.#children.get(key);
-    if (series === undefined) {
-      series = {
+    const version = this.#version(o);
+    let byStatus = version.answers.get(o.protocol);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      version.answers.set(o.protocol, byStatus);
+    }
+    let answer = byStatus.get(o.status);
+    if (answer === undefined) {
+      answer = {
         requests: this.#requests.labels(o.model, o.version, o.protocol, String(o.status)),
         total: this.#total.labels(o.model, o.version, o.protocol),
-        queue: this.#queue.labels(o.model, o.version),
-        infer: this.#infer.labels(o.model, o.version),
       };
-      this.#children.set(key, series);
+      byStatus.set(o.status, answer);
+    }
+    answer.requests.inc();
+    answer.total.observe(o.totalSeconds);
+    if (o.queueSeconds !== undefined) version.queue.observe(o.queueSeconds);
+    if (o.inferSeconds !== undefined) version.infer.observe(o.inferSeconds);
+  }
+
+  /** model → version → its series */
+  readonly #versions = new Map<string, Map<string, VersionSeries>>();
+
+  #version(labels: ModelLabels): VersionSeries {
+    let versions = this.#versions.get(labels.model);
+    if (versions === undefined) {
+      versions = new Map();
+      this.#versions.set(labels.model, versions);
+    }
+    let series = versions.get(labels.version);
+    if (series === undefined) {
+      const { model, version } = labels;
+      series = {
+        queue: this.#queue.labels(model, version),
+        infer: this.#infer.labels(model, version),
+        batch: this.#batch.labels(model, version),
+        inFlight: this.#inFlight.labels(model, version),
+        answers: new Map(),
+      };
+      versions.set(version, series);
     }
     return series;
   }
 
   /** Records one runtime execution of `rows` rows. */
   observeBatch(labels: ModelLabels, rows: number): void {
-    this.#batch.observe({ model: labels.model, version: labels.version }, rows);
+    this.#version(labels).batch.observe(rows);
   }
 
   /** Records one request's wait for a batch (the batcher knows it; the front end does not). */
   observeQueue(labels: ModelLabels, seconds: number): void {
-    this.#queue.observe({ model: labels.model, version: labels.version }, seconds);
+    this.#version(labels).queue.observe(seconds);
   }
 
   /** Records how long loading a model version took. */
@@ -154,20 +186,19 @@ export class ServingMetrics {
 
   /** Marks a request in flight; call the returned function once when it is answered. */
   startRequest(labels: ModelLabels): () => void {
-    const key = { model: labels.model, version: labels.version };
-    this.#inFlight.inc(key);
+    const inFlight = this.#version(labels).inFlight;
+    inFlight.inc();
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      this.#inFlight.dec(key);
+      inFlight.dec();
     };
   }
 
   /** Drops the per-version series of a version that was unloaded (its counters restart at 0). */
   forget(labels: ModelLabels): void {
-    const prefix = `${labels.model}\0${labels.version}\0`;
-    for (const k of this.#children.keys()) if (k.startsWith(prefix)) this.#children.delete(k);
+    this.#versions.get(labels.model)?.delete(labels.version);
     const key = { model: labels.model, version: labels.version };
     for (const metric of [this.#queue, this.#infer, this.#batch, this.#inFlight, this.#load]) {
       metric.remove(key);

@@ -20,6 +20,8 @@ export interface ModelLayerFile {
   /** the file's path inside the ModelKit */
   name: string;
   bytes: Uint8Array;
+  /** the layer's digest check, running off the main thread; rejects with DigestMismatchError */
+  verified: Promise<void>;
 }
 
 /**
@@ -43,15 +45,33 @@ export async function readModelLayer(
       hint: 'The layer does not match its config; the ModelKit is corrupt or forged.',
     });
   }
-  const blob = await store.readBlob(layer.digest, layer.size);
+  const { bytes: blob, verified } = await store.readBlobVerifying(layer.digest, layer.size);
+  // The tar is read before the digest is known (the reader is bounds-checked); a decline or a
+  // failure must still wait for the check, whose rejection is then someone else's to report.
+  verified.catch(() => undefined);
   const wanted = cleanPath(model.path);
   if (type.format === 'raw')
-    return wanted.endsWith('.onnx') ? { name: wanted, bytes: blob } : undefined;
-  const found: ModelLayerFile[] = [];
-  for await (const entry of readTar(
-    new ByteReader(Readable.from([blob])),
-    `layer ${layer.digest}`,
-  )) {
+    return wanted.endsWith('.onnx') ? { name: wanted, bytes: blob, verified } : undefined;
+  const found: Omit<ModelLayerFile, 'verified'>[] = [];
+  try {
+    await extract(blob, `layer ${layer.digest}`, wanted, found);
+  } catch (error) {
+    // A damaged tar is reported as the digest failure it most likely is.
+    await verified;
+    throw error;
+  }
+  const [only] = found;
+  return found.length === 1 && only !== undefined ? { ...only, verified } : undefined;
+}
+
+/** The `.onnx` files under `wanted` in the tar `blob`, pushed onto `found`. */
+async function extract(
+  blob: Buffer,
+  where: string,
+  wanted: string,
+  found: Omit<ModelLayerFile, 'verified'>[],
+): Promise<void> {
+  for await (const entry of readTar(new ByteReader(Readable.from([blob])), where)) {
     const name = cleanPath(entry.name);
     const inside = name === wanted || name.startsWith(`${wanted}/`) || wanted === '.';
     if (entry.type !== 'file' || !inside || path.posix.extname(name) !== '.onnx') {
@@ -65,5 +85,4 @@ export async function readModelLayer(
       bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
     });
   }
-  return found.length === 1 ? found[0] : undefined;
 }

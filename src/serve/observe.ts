@@ -16,11 +16,11 @@ export interface Answered {
   /** seconds from the version being picked to the answer */
   readonly totalSeconds: number;
   /** seconds inside the runtime (including a batch wait); absent if it never ran */
-  readonly inferSeconds?: number;
+  readonly inferSeconds?: number | undefined;
   /** absent when the request failed before it was decoded */
-  readonly request?: InferRequest;
+  readonly request?: InferRequest | undefined;
   /** absent on failure */
-  readonly outputs?: readonly Tensor[];
+  readonly outputs?: readonly Tensor[] | undefined;
   readonly error?: unknown;
 }
 

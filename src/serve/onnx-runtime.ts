@@ -114,6 +114,7 @@ export async function createOnnxRuntime(o: OnnxRuntimeOptions): Promise<ModelRun
   }
   const inputs = session.inputMetadata.map((m) => specOf(m, o.file));
   const outputs = session.outputMetadata.map((m) => specOf(m, o.file));
+  const allOutputs = outputs.map((s) => s.name);
   return {
     platform: 'onnx_onnxv1',
     inputs,
@@ -122,7 +123,7 @@ export async function createOnnxRuntime(o: OnnxRuntimeOptions): Promise<ModelRun
     async infer(request: InferRequest): Promise<readonly Tensor[]> {
       const feeds: Record<string, ort.Tensor> = {};
       for (const t of request.inputs) feeds[t.name] = toOrt(runtime, t);
-      const names = request.outputs?.map((r) => r.name) ?? outputs.map((s) => s.name);
+      const names = request.outputs?.map((r) => r.name) ?? allOutputs;
       let results: ort.InferenceSession.OnnxValueMapType;
       try {
         results = await session.run(feeds, names);

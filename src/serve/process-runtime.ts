@@ -55,6 +55,7 @@ export async function startProcessRuntime(options: ProcessRuntimeOptions): Promi
 
 export class ProcessRuntime implements ModelRuntime {
   platform = 'process';
+  readonly abortable = true;
   inputs: readonly TensorSpec[] = [];
   outputs: readonly TensorSpec[] = [];
   readonly #options: ProcessRuntimeOptions;
@@ -134,9 +135,14 @@ export class ProcessRuntime implements ModelRuntime {
   async #spawn(): Promise<void> {
     this.#port = await freePort();
     if (this.#closing) return;
-    const child = spawn('/bin/sh', ['-c', this.#options.command], {
+    const child = spawn('/bin/sh', ['-c', `${WATCHDOG}\n${this.#options.command}`], {
       cwd: this.#options.cwd,
-      env: { ...process.env, ...this.#options.env, PORT: String(this.#port) },
+      env: {
+        ...process.env,
+        ...this.#options.env,
+        PORT: String(this.#port),
+        CAIRN_SERVE_PID: String(process.pid),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so that signals reach whatever the shell started.
       detached: true,
@@ -245,6 +251,15 @@ export class ProcessRuntime implements ModelRuntime {
     });
   }
 }
+
+/**
+ * Runs first in the child's shell, in the background and in the child's process group: once
+ * the server's process is gone (even SIGKILLed, when it cannot stop anything), it ends the
+ * group, so a model process never outlives its server by more than a second. A normal stop
+ * signals the group, the watchdog included.
+ */
+const WATCHDOG =
+  '(while kill -0 "$CAIRN_SERVE_PID" 2>/dev/null; do sleep 1; done; kill -TERM 0) </dev/null >/dev/null 2>&1 &';
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -29,8 +29,8 @@ export interface RouteContext {
 export interface Reply {
   status: number;
   json?: unknown;
-  body?: Buffer;
-  headers?: Record<string, string>;
+  body?: Buffer | string;
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface Route {
@@ -61,7 +61,7 @@ async function run(
     c.repo,
     served,
     async () => decode(await readBody(c.req, c.maxBody), served),
-    { protocol, signal: c.signal, ...(shadow === undefined ? {} : { shadow }) },
+    { protocol, client: c, ...(shadow === undefined ? {} : { shadow }) },
   );
   return { ...done, served };
 }
@@ -93,6 +93,8 @@ const metadata = (c: RouteContext): Reply => ({
   status: 200,
   json: metadataOf(c.repo, pickFor(c)),
 });
+
+const JSON_TYPE: Readonly<Record<string, string>> = { 'content-type': 'application/json' };
 
 const M = '/v2/models/([^/]+)(?:/versions/([^/]+))?';
 
@@ -131,15 +133,15 @@ export const ROUTES: readonly Route[] = [
         id: request.id,
         outputs,
       };
-      const { body, headerLength } = encodeInferResponse(request, response);
-      if (headerLength === undefined)
-        return { status: 200, body, headers: { 'content-type': 'application/json' } };
+      const encoded = encodeInferResponse(request, response);
+      if (!('headerLength' in encoded))
+        return { status: 200, body: encoded.body, headers: JSON_TYPE };
       return {
         status: 200,
-        body,
+        body: encoded.body,
         headers: {
           'content-type': 'application/octet-stream',
-          'inference-header-content-length': String(headerLength),
+          'inference-header-content-length': String(encoded.headerLength),
         },
       };
     },

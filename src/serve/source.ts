@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CairnError, DigestMismatchError, errnoCode } from '../core/errors.js';
-import { sha256Of } from '../oci/digest.js';
+import { sha256Of, sha256OfAsync } from '../oci/digest.js';
 import { NotFoundError, readManifest, resolveLocal } from '../oci/local-repo.js';
 import type { LocalStore } from '../oci/layout.js';
 import { readModelKit } from '../modelkit/read.js';
@@ -31,13 +31,17 @@ export interface ModelKitAccess {
   unpack(pinned: string, dir: string): Promise<void>;
 }
 
-/** A model ready to load: its bytes were read whole and hashed. */
+/** A model ready to load: its bytes were read whole. */
 export interface ResolvedSource {
   readonly name: string;
   /** the ModelKit's manifest digest, or the ONNX file's digest */
   readonly version: string;
-  /** sha256 of `bytes` */
-  readonly digest: string;
+  /**
+   * sha256 of `bytes`. For a ModelKit it is computed, and its layer's digest checked, off the
+   * main thread while the session is created (see `openVerified`); it rejects with a
+   * `modelkit-corrupt` CairnError when the ModelKit does not verify.
+   */
+  readonly digest: Promise<string>;
   /** the .onnx file the bytes came from, for messages */
   readonly file: string;
   readonly bytes: Uint8Array;
@@ -98,7 +102,7 @@ async function fromFolder(dir: string, name: string | undefined): Promise<Resolv
   return {
     name: name ?? kitName(kitfile, path.basename(dir)),
     version: digest,
-    digest,
+    digest: Promise.resolve(digest),
     file,
     bytes,
   };
@@ -110,7 +114,7 @@ async function fromFile(file: string, name: string | undefined): Promise<Resolve
   return {
     name: name ?? path.basename(file, path.extname(file)),
     version: digest,
-    digest,
+    digest: Promise.resolve(digest),
     file,
     bytes,
   };
@@ -133,22 +137,51 @@ async function fromModelKit(
     found = await resolveLocal(store, wanted);
   }
   const digest = found.desc.digest;
-  try {
-    const model = await modelBytes(access, store, `${found.repository}@${digest}`);
-    return {
-      name: name ?? kitName(model.kitfile, ref.repository.split('/').pop() ?? ref.repository),
-      version: digest,
-      digest: sha256Of(model.bytes),
-      file: `${reference}:${model.name}`,
-      bytes: model.bytes,
-    };
-  } catch (error) {
+  const corrupt = (error: unknown): never => {
     if (!(error instanceof DigestMismatchError)) throw error;
     throw new CairnError(
       'modelkit-corrupt',
       `ModelKit ${reference} (${digest}) does not verify: ${error.message}`,
       { hint: error.hint ?? 'Remove it (`cairn rm`) and pack or pull it again.', cause: error },
     );
+  };
+  const model = await modelBytes(access, store, `${found.repository}@${digest}`).catch(corrupt);
+  const fileDigest = Promise.all([model.verified, sha256OfAsync(model.bytes)]).then(
+    ([, sha]) => sha,
+    corrupt,
+  );
+  // Awaited by whoever creates the session; until then a rejection is not unhandled.
+  fileDigest.catch(() => undefined);
+  return {
+    name: name ?? kitName(model.kitfile, ref.repository.split('/').pop() ?? ref.repository),
+    version: digest,
+    digest: fileDigest,
+    file: `${reference}:${model.name}`,
+    bytes: model.bytes,
+  };
+}
+
+/**
+ * Creates a runtime from a resolved source while its digests are computed off the main thread;
+ * a source that does not verify is refused (its runtime closed), and that failure wins over
+ * the runtime's own (a corrupt blob is also a model ONNX Runtime cannot load).
+ */
+export async function openVerified<R extends { close(): Promise<void> }>(
+  source: ResolvedSource,
+  create: () => Promise<R>,
+): Promise<{ runtime: R; digest: string }> {
+  let runtime: R;
+  try {
+    runtime = await create();
+  } catch (error) {
+    await source.digest;
+    throw error;
+  }
+  try {
+    return { runtime, digest: await source.digest };
+  } catch (error) {
+    await runtime.close();
+    throw error;
   }
 }
 
@@ -160,7 +193,7 @@ async function modelBytes(
   access: ModelKitAccess,
   store: LocalStore,
   pinned: string,
-): Promise<{ kitfile: Kitfile; name: string; bytes: Uint8Array }> {
+): Promise<{ kitfile: Kitfile; name: string; bytes: Uint8Array; verified: Promise<void> }> {
   const { ref } = parseReference(pinned);
   const { desc } = await resolveLocal(store, ref);
   const manifest = await readManifest(store, desc);
@@ -174,7 +207,13 @@ async function modelBytes(
     await access.unpack(pinned, tmp);
     const unpacked = (await readKitfile(tmp, undefined, tmp)).kitfile;
     const file = await modelFile(tmp, unpacked, pinned);
-    return { kitfile: unpacked, name: path.relative(tmp, file), bytes: await readModelFile(file) };
+    return {
+      kitfile: unpacked,
+      name: path.relative(tmp, file),
+      bytes: await readModelFile(file),
+      // `cairn unpack` checked every digest on the way
+      verified: Promise.resolve(),
+    };
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });
   }

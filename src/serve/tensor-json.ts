@@ -19,12 +19,9 @@ const INTEGER_RANGE: Partial<Record<Datatype, readonly [number, number]>> = {
 };
 
 /** Flattens nested row-major `data`, refusing to go past `limit` elements or deep nesting. */
-function flatten(data: unknown, limit: number, where: string): unknown[] {
-  if (!Array.isArray(data))
-    throw new InferError('bad-request', `${where}: "data" must be an array`);
-  if (!data.some(Array.isArray)) return data;
+function flatten(data: readonly unknown[], limit: number, where: string): unknown[] {
   const out: unknown[] = [];
-  const walk = (value: unknown[], depth: number): void => {
+  const walk = (value: readonly unknown[], depth: number): void => {
     if (depth > 64) throw new InferError('bad-request', `${where}: "data" is nested too deeply`);
     for (const v of value) {
       if (out.length > limit) return;
@@ -36,9 +33,13 @@ function flatten(data: unknown, limit: number, where: string): unknown[] {
   return out;
 }
 
+/** Returned by `convert` when it meets a nested array: the data needs flattening first. */
+const NESTED = Symbol('nested');
+
 /**
  * Decodes an input's JSON `data` into the typed array of `datatype`, checking that it holds
- * exactly `count` elements (the product of the shape).
+ * exactly `count` elements (the product of the shape). Flat data of the right length, the
+ * common case, is converted in one pass; nested rows are flattened first.
  */
 export function dataFromJson(
   datatype: Datatype,
@@ -46,6 +47,12 @@ export function dataFromJson(
   count: number,
   where: string,
 ): TensorData {
+  if (!Array.isArray(data))
+    throw new InferError('bad-request', `${where}: "data" must be an array`);
+  if (data.length === count) {
+    const out = convert(datatype, data, count, where);
+    if (out !== NESTED) return out;
+  }
   const values = flatten(data, count, where);
   if (values.length !== count) {
     throw new InferError(
@@ -53,54 +60,88 @@ export function dataFromJson(
       `${where}: "data" has ${values.length > count ? `more than ${count}` : values.length} elements but the shape needs ${count}`,
     );
   }
-  const bad = (i: number, what: string): InferError =>
-    new InferError(
-      'bad-request',
-      `${where}: element ${i} is ${values[i] === undefined ? 'undefined' : JSON.stringify(values[i])}, expected ${what} for ${datatype}`,
-    );
+  return convert(datatype, values, count, where) as TensorData;
+}
+
+/**
+ * `count` JSON values as `datatype`'s typed array (one plain loop per type, no per-element
+ * closures), or NESTED at the first array among them.
+ */
+function convert(
+  datatype: Datatype,
+  values: readonly unknown[],
+  count: number,
+  where: string,
+): TensorData | typeof NESTED {
+  const bad = (i: number, what: string): InferError | typeof NESTED =>
+    Array.isArray(values[i])
+      ? NESTED
+      : new InferError(
+          'bad-request',
+          `${where}: element ${i} is ${values[i] === undefined ? 'undefined' : JSON.stringify(values[i])}, expected ${what} for ${datatype}`,
+        );
+  const fail = (i: number, what: string): typeof NESTED => {
+    const error = bad(i, what);
+    if (error === NESTED) return NESTED;
+    throw error;
+  };
+  if (datatype === 'FP32' || datatype === 'FP64') {
+    const out = datatype === 'FP32' ? new Float32Array(count) : new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      const v = values[i];
+      if (typeof v !== 'number') return fail(i, 'a number');
+      out[i] = v;
+    }
+    return out;
+  }
   if (datatype === 'BYTES') {
     const encoder = new TextEncoder();
-    return values.map((v, i) => {
-      if (typeof v !== 'string') throw bad(i, 'a string');
-      return encoder.encode(v);
-    });
+    const out: Uint8Array[] = new Array<Uint8Array>(count);
+    for (let i = 0; i < count; i++) {
+      const v = values[i];
+      if (typeof v !== 'string') return fail(i, 'a string');
+      out[i] = encoder.encode(v);
+    }
+    return out;
   }
   if (datatype === 'BOOL') {
     const out = new Uint8Array(count);
-    values.forEach((v, i) => {
-      if (typeof v !== 'boolean') throw bad(i, 'true or false');
+    for (let i = 0; i < count; i++) {
+      const v = values[i];
+      if (typeof v !== 'boolean') return fail(i, 'true or false');
       out[i] = v ? 1 : 0;
-    });
-    return out;
-  }
-  const range = INTEGER_RANGE[datatype];
-  if (range !== undefined) {
-    const [min, max] = range;
-    const check = (v: unknown, i: number): number => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-        throw bad(i, `an integer in [${min}, ${max}]`);
-      return v;
-    };
-    if (datatype === 'INT64' || datatype === 'UINT64') {
-      const out = datatype === 'INT64' ? new BigInt64Array(count) : new BigUint64Array(count);
-      values.forEach((v, i) => (out[i] = BigInt(check(v, i))));
-      return out;
     }
-    const out = new TYPED_ARRAY[datatype](count);
-    values.forEach((v, i) => (out[i] = check(v, i)));
     return out;
   }
-  const number = (v: unknown, i: number): number => {
-    if (typeof v !== 'number') throw bad(i, 'a number');
-    return v;
-  };
   if (datatype === 'FP16') {
     const out = new Uint16Array(count);
-    values.forEach((v, i) => (out[i] = toHalfBits(number(v, i))));
+    for (let i = 0; i < count; i++) {
+      const v = values[i];
+      if (typeof v !== 'number') return fail(i, 'a number');
+      out[i] = toHalfBits(v);
+    }
     return out;
   }
-  const out = datatype === 'FP32' ? new Float32Array(count) : new Float64Array(count);
-  values.forEach((v, i) => (out[i] = number(v, i)));
+  const [min, max] = INTEGER_RANGE[datatype] as readonly [number, number];
+  const what = `an integer in [${min}, ${max}]`;
+  if (datatype === 'INT64' || datatype === 'UINT64') {
+    const out = datatype === 'INT64' ? new BigInt64Array(count) : new BigUint64Array(count);
+    for (let i = 0; i < count; i++) {
+      const v = values[i];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) return fail(i, what);
+      out[i] = BigInt(v);
+    }
+    return out;
+  }
+  const out = new TYPED_ARRAY[datatype](count) as Exclude<
+    TensorData,
+    readonly Uint8Array[] | BigInt64Array | BigUint64Array
+  >;
+  for (let i = 0; i < count; i++) {
+    const v = values[i];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) return fail(i, what);
+    out[i] = v;
+  }
   return out;
 }
 
@@ -116,8 +157,17 @@ export function dataToJson(datatype: Datatype, data: TensorData): string {
     case 'FP16':
       return JSON.stringify(Array.from(data as Uint16Array, fromHalfBits));
     case 'FP32':
-    case 'FP64':
-      return JSON.stringify(Array.from(data as Float32Array | Float64Array));
+    case 'FP64': {
+      // Built as text: a number's shortest round-trip form is its JSON; non-finite ones are null.
+      const floats = data as Float32Array | Float64Array;
+      let text = '[';
+      for (let i = 0; i < floats.length; i++) {
+        const v = floats[i] as number;
+        if (i > 0) text += ',';
+        text += Number.isFinite(v) ? String(v) : 'null';
+      }
+      return `${text}]`;
+    }
     default:
       // Integers, 64-bit ones included: their decimal text is exact JSON.
       return `[${Array.prototype.join.call(data, ',')}]`;

@@ -102,6 +102,11 @@ export interface ModelRuntime {
   readonly outputs: readonly TensorSpec[];
   /** false while a supervised process is starting or restarting */
   ready(): boolean;
+  /**
+   * True when `infer` can stop early on its signal (a batch wait, a proxied call); front ends
+   * make an AbortSignal for a request only then.
+   */
+  readonly abortable?: boolean;
   /** Runs one request whose inputs already match `inputs` by name, datatype and shape. */
   infer(request: InferRequest, signal?: AbortSignal): Promise<readonly Tensor[]>;
   /** Frees the session or stops the process; called once no request is in flight. */

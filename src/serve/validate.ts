@@ -8,7 +8,24 @@ import { InferError, type InferRequest, type TensorSpec } from './types.js';
 const show = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 function shapeFits(spec: readonly number[], actual: readonly number[]): boolean {
-  return spec.length === actual.length && spec.every((d, i) => d < 0 || d === actual[i]);
+  if (spec.length !== actual.length) return false;
+  for (let i = 0; i < spec.length; i++) {
+    const d = spec[i] as number;
+    if (d >= 0 && d !== actual[i]) return false;
+  }
+  return true;
+}
+
+/** A model's inputs by name, made once per model (runtimes keep their spec arrays). */
+const byName = new WeakMap<readonly TensorSpec[], ReadonlyMap<string, TensorSpec>>();
+
+function specsByName(inputs: readonly TensorSpec[]): ReadonlyMap<string, TensorSpec> {
+  let map = byName.get(inputs);
+  if (map === undefined) {
+    map = new Map(inputs.map((s) => [s.name, s]));
+    byName.set(inputs, map);
+  }
+  return map;
 }
 
 /** Throws a 400 naming the input or output and what the model expects. */
@@ -17,9 +34,11 @@ export function validateRequest(
   inputs: readonly TensorSpec[],
   outputs: readonly TensorSpec[],
 ): void {
-  const seen = new Set<string>();
-  for (const tensor of request.inputs) {
-    const spec = inputs.find((s) => s.name === tensor.name);
+  const specs = specsByName(inputs);
+  const given = request.inputs;
+  for (let i = 0; i < given.length; i++) {
+    const tensor = given[i] as InferRequest['inputs'][number];
+    const spec = specs.get(tensor.name);
     const where = `input "${tensor.name}"`;
     if (spec === undefined) {
       throw new InferError(
@@ -27,8 +46,10 @@ export function validateRequest(
         `${where} is not an input of this model; its inputs are ${inputs.map((s) => `"${s.name}"`).join(', ')}`,
       );
     }
-    if (seen.has(tensor.name)) throw new InferError('bad-request', `${where} is given twice`);
-    seen.add(tensor.name);
+    for (let j = 0; j < i; j++) {
+      if (given[j]?.name === tensor.name)
+        throw new InferError('bad-request', `${where} is given twice`);
+    }
     if (spec.datatype !== tensor.datatype) {
       throw new InferError(
         'bad-request',
@@ -42,8 +63,10 @@ export function validateRequest(
       );
     }
   }
-  const missing = inputs.filter((s) => !seen.has(s.name));
-  if (missing.length > 0) {
+  // Every given input is known and given once: all are there when the counts agree.
+  if (given.length !== inputs.length) {
+    const seen = new Set(given.map((t) => t.name));
+    const missing = inputs.filter((s) => !seen.has(s.name));
     throw new InferError(
       'bad-request',
       `missing input ${missing.map((s) => `"${s.name}" (${s.datatype} ${show(s.shape)})`).join(', ')}`,

@@ -278,6 +278,34 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config (everything wi
         .forEach((v, i) => {
           expect(got[i]).toBeCloseTo(v, 4);
         });
+      // Metadata stands in for headers: the pin header picks the version (v1 or v3, served
+      // since the reload above), as over REST.
+      const pinnedTo = (version: string) =>
+        new Promise<string>((resolve, reject) => {
+          const metadata = new grpc.Metadata();
+          metadata.set('x-model-version', version);
+          const method = (client as unknown as Record<string, unknown>).ModelInfer as (
+            request: unknown,
+            metadata: grpc.Metadata,
+            callback: (error: grpc.ServiceError | null, value: unknown) => void,
+          ) => void;
+          method.call(
+            client,
+            {
+              model_name: 'mlp',
+              inputs: [
+                { name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: row(6) } },
+              ],
+            },
+            metadata,
+            (error, value) => {
+              if (error === null) resolve((value as { model_version: string }).model_version);
+              else reject(error);
+            },
+          );
+        });
+      for (const version of ['v1', 'v3', 'v1', 'v3']) expect(await pinnedTo(version)).toBe(version);
+      await expect(pinnedTo('v9')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
     } finally {
       client.close();
     }
@@ -287,7 +315,7 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config (everything wi
         text,
         'cairn_inference_requests_total{model="mlp",version="v3",protocol="grpc",code="200"}',
       ),
-    ).toBe(1);
+    ).toBe(3); // the call naming v3, and the two pinned to it
   });
 
   it('exposes request, batch, in-flight and load metrics', async () => {
@@ -401,6 +429,35 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve --config refusals', () 
     const exit = await child.exited;
     expect(exit.code, describeRun(['serve'], exit)).toBe(0);
     expect(exit.stderr).toContain('"msg":"stopped"');
+  });
+
+  it('leaves no process model behind when the server is killed with SIGKILL', async () => {
+    fs.copyFileSync(OIP_SERVER, sandbox.path('oip_server.py'));
+    fs.writeFileSync(
+      sandbox.path('orphan.yaml'),
+      `models:
+  doubler:
+    runtime: process
+    command: echo $$ > orphan.pid; exec /usr/bin/python3 oip_server.py
+    versions:
+      "1": oip_server.py
+`,
+    );
+    const { child } = await start(sandbox, ['--config', 'orphan.yaml']);
+    const pid = Number(fs.readFileSync(sandbox.path('orphan.pid'), 'utf8'));
+    const running = (): boolean => {
+      try {
+        return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    expect(running()).toBe(true);
+    child.kill('SIGKILL');
+    await child.exited;
+    const deadline = Date.now() + 5_000;
+    while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(running(), `model process ${pid} outlived its server`).toBe(false);
   });
 
   it('refuses a model named both in the config and on the command line', async () => {
