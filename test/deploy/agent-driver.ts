@@ -251,10 +251,11 @@ export function workerPids(stateDir: string): number[] {
 }
 
 /**
- * PIDs of live processes whose working folder lies below `stateDir`: the `process` runtime's
- * model servers, which run in their worker's folder.
+ * PIDs of live processes whose working folder lies below `stateDir` (the `process` runtime's
+ * model servers and whatever runs beside them in their worker's folder), other than workers;
+ * with `program`, only those running it (their argv[0]).
  */
-export function modelProcessPids(stateDir: string): number[] {
+export function modelProcessPids(stateDir: string, program?: string): number[] {
   const root = path.resolve(stateDir);
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
@@ -265,6 +266,14 @@ export function modelProcessPids(stateDir: string): number[] {
     } catch {
       continue;
     }
+    const cmdline = (() => {
+      try {
+        return fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    })();
+    if (program !== undefined && cmdline.split('\0')[0] !== program) continue;
     if (cwd.startsWith(`${root}/`) && workerPids(stateDir).every((w) => String(w) !== entry)) {
       pids.push(Number(entry));
     }

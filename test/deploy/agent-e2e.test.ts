@@ -26,6 +26,7 @@ import {
 } from './agent-driver.js';
 import {
   SCORER,
+  PYTHON,
   SCORER_COMMAND,
   createWorld,
   environmentText,
@@ -464,10 +465,10 @@ suite(`cairn agent end to end${missing === undefined ? '' : ` (skipped: ${missin
     SCENARIO,
   );
 
-  // The process runtime starts each model server in a process group of its own, so a worker
-  // killed with SIGKILL cannot take it along: the old server keeps running beside the new one.
-  it.fails(
-    'a process-model worker killed by hand leaves no model server behind (fails: serve runs process models in their own group, orphaned by a SIGKILL of the worker)',
+  // The process runtime starts each model server in a process group of its own; a watchdog in
+  // that group ends it when the worker dies, even by SIGKILL (serve, cc90ac6).
+  it(
+    'a process-model worker killed by hand leaves no model server behind',
     async () => {
       const { scorer } = world.kits;
       await using s = await scenario({
@@ -480,13 +481,13 @@ suite(`cairn agent end to end${missing === undefined ? '' : ` (skipped: ${missin
       await pushHook(s.agent.webhook);
       await servedBy(s, SCORER, SCORER_REQUEST, scorer.version);
       const [worker] = workerPids(s.stateDir);
-      const models = modelProcessPids(s.stateDir);
+      const models = modelProcessPids(s.stateDir, PYTHON);
       expect(models).toHaveLength(1);
       process.kill(worker ?? 0, 'SIGKILL');
       await eventually(
         'a new worker and model server',
         () => {
-          const now = modelProcessPids(s.stateDir);
+          const now = modelProcessPids(s.stateDir, PYTHON);
           return Promise.resolve(
             workerPids(s.stateDir).some((w) => w !== worker) && now.some((m) => !models.includes(m))
               ? now
@@ -501,7 +502,7 @@ suite(`cairn agent end to end${missing === undefined ? '' : ` (skipped: ${missin
         "the killed worker's model server to be gone",
         () =>
           Promise.resolve(
-            modelProcessPids(s.stateDir).some((m) => models.includes(m)) ? undefined : true,
+            modelProcessPids(s.stateDir, PYTHON).some((m) => models.includes(m)) ? undefined : true,
           ),
         15_000,
       );
