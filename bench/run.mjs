@@ -34,6 +34,12 @@ const BENCHMARKS = {
   'exp-show': './exp.mjs?name=exp-show',
   'exp-run': './exp.mjs?name=exp-run',
   'exp-queue': './exp.mjs?name=exp-queue',
+  // The GitOps agent in the end-to-end tests' world (bench/agent.mjs)
+  agent: './agent.mjs?name=all',
+  'agent-push': './agent.mjs?name=agent-push',
+  'agent-idle': './agent.mjs?name=agent-idle',
+  'agent-noop': './agent.mjs?name=agent-noop',
+  'agent-abort': './agent.mjs?name=agent-abort',
 };
 
 const out = (s) => process.stdout.write(`${s}\n`);

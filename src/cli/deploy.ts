@@ -1,5 +1,6 @@
 /** Text renderings of the GitOps commands: deploy, promote, rollback, history, render k8s. */
 import type { RenderResult } from '../commands/deploy.js';
+import { formatCanary } from '../deploy/canary.js';
 import type { Committed } from '../deploy/gitops.js';
 import type { HistoryEntry } from '../deploy/operations.js';
 import { renderedStream } from '../deploy/render-k8s.js';
@@ -11,9 +12,13 @@ export function formatCommitted(c: Committed): string {
   const verb = { deploy: 'Deployed', promote: 'Promoted', rollback: 'Rolled back' }[c.action];
   const lines = c.changes.map(
     (m) =>
-      `  ${m.model}: ${m.previous === undefined ? '(new)' : shortDigest(m.previous)} -> ${m.modelkit}`,
+      `  ${m.model}: ${m.previous === undefined ? '(new)' : shortDigest(m.previous)} -> ${m.modelkit}` +
+      (m.canary === undefined ? '' : ` (canary ${formatCanary(m.canary)})`),
   );
-  return [`${verb} ${c.environment} in commit ${c.commit.slice(0, 12)}:`, ...lines].join('\n');
+  const pushed = c.pushed === undefined ? [] : [`Pushed to ${c.pushed.remote} ${c.pushed.ref}.`];
+  return [`${verb} ${c.environment} in commit ${c.commit.slice(0, 12)}:`, ...lines, ...pushed].join(
+    '\n',
+  );
 }
 
 export function formatHistory(env: string, entries: readonly HistoryEntry[]): string {

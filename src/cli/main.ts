@@ -1261,6 +1261,11 @@ withRegistryFlags(
       'declare a ModelKit (resolved to its digest) in environments/<env>.yaml, as one commit',
     )
     .option('--model <name>', "the model's name in the environment (default: the Kitfile's)")
+    .option(
+      '--canary <steps>',
+      'roll out in steps: 10,25,50 (each waits for passing analysis) or 10:30s,50:1m (pauses)',
+    )
+    .option('--push', "push the commit to the branch's upstream")
     .addOption(kitopsOption()),
   true,
 ).action(
@@ -1275,11 +1280,12 @@ withRegistryFlags(
 program
   .command('promote <from> <to>')
   .description('copy the digests environment <from> declares into <to>, as one commit')
+  .option('--push', "push the commit to the branch's upstream")
   .action(
-    action(async (ctx, from: string, to: string) => {
+    action(async (ctx, from: string, to: string, opts: { push?: boolean }) => {
       const { promoteCommand } = await import('../commands/deploy.js');
       const { formatCommitted } = await import('./deploy.js');
-      const result = await promoteCommand(ctx, from, to);
+      const result = await promoteCommand(ctx, from, to, opts);
       return { json: result, text: formatCommitted(result) };
     }),
   );
@@ -1290,11 +1296,12 @@ program
     'commit the digests <env> declared at an earlier revision (default: before its last change)',
   )
   .option('--to <revision>', 'the git revision whose digests to declare again')
+  .option('--push', "push the commit to the branch's upstream")
   .action(
-    action(async (ctx, env: string, opts: { to?: string }) => {
+    action(async (ctx, env: string, opts: { to?: string; push?: boolean }) => {
       const { rollbackCommand } = await import('../commands/deploy.js');
       const { formatCommitted } = await import('./deploy.js');
-      const result = await rollbackCommand(ctx, env, opts.to);
+      const result = await rollbackCommand(ctx, env, opts.to, opts);
       return { json: result, text: formatCommitted(result) };
     }),
   );

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import { git } from '../core/git.js';
+import { parseCanary } from '../deploy/canary.js';
 import { readEnvironment } from '../deploy/environment.js';
 import type { Committed } from '../deploy/gitops.js';
 import {
@@ -76,9 +77,33 @@ export async function resolveModelKit(
   return describe(ref, kit.digest, kit.manifest, kit.kitfile);
 }
 
-export interface DeployFlags extends RemoteFlags {
+export interface PushFlag {
+  /** push the commit to the current branch's upstream */
+  push?: boolean;
+}
+
+export interface DeployFlags extends RemoteFlags, PushFlag {
   /** the model's name in the environment; default: the Kitfile's model.name */
   model?: string;
+  /** `10,25,50` or `10:30s,50:1m`: written as the model's rollout.steps */
+  canary?: string;
+}
+
+/**
+ * Runs one GitOps change and, with `--push`, sends it upstream. The upstream is looked up
+ * first so that a branch without one fails before anything is committed.
+ */
+async function committing(
+  root: string,
+  flags: PushFlag,
+  change: () => Promise<Committed>,
+): Promise<Committed> {
+  if (flags.push !== true) return change();
+  const { pushHead, upstreamOf } = await import('../deploy/push.js');
+  const upstream = await upstreamOf(root);
+  const committed = await change();
+  const pushed = await pushHead(root, upstream, committed.commit);
+  return { ...committed, pushed };
 }
 
 export async function deployCommand(
@@ -88,24 +113,29 @@ export async function deployCommand(
   flags: DeployFlags,
 ): Promise<Committed> {
   const root = await gitRoot(ctx);
+  const canary = flags.canary === undefined ? undefined : parseCanary(flags.canary);
   const resolved = await resolveModelKit(ctx, reference, flags);
-  return deploy(root, env, resolved, flags.model);
+  return committing(root, flags, () => deploy(root, env, resolved, flags.model, canary));
 }
 
 export async function promoteCommand(
   ctx: CommandContext,
   from: string,
   to: string,
+  flags: PushFlag = {},
 ): Promise<Committed> {
-  return promote(await gitRoot(ctx), from, to);
+  const root = await gitRoot(ctx);
+  return committing(root, flags, () => promote(root, from, to));
 }
 
 export async function rollbackCommand(
   ctx: CommandContext,
   env: string,
   to: string | undefined,
+  flags: PushFlag = {},
 ): Promise<Committed> {
-  return rollback(await gitRoot(ctx), env, to);
+  const root = await gitRoot(ctx);
+  return committing(root, flags, () => rollback(root, env, to));
 }
 
 export async function historyCommand(ctx: CommandContext, env: string): Promise<HistoryEntry[]> {

@@ -123,6 +123,9 @@ export type ErrorCode =
   // Deployment (environments, GitOps, rendering)
   | 'environment-missing'
   | 'nothing-to-commit'
+  | 'canary-invalid'
+  | 'push-no-upstream'
+  | 'push-rejected'
   | 'revision-invalid'
   | 'render-invalid-name'
   | 'render-needs-digest'

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CairnError, errnoCode } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs.js';
 import { git } from '../core/git.js';
+import { formatCanary, setRolloutSteps, type CanaryStep } from './canary.js';
 import { declaredModelKits, newEnvironmentText, setModelKit } from './edit.js';
 import { environmentPath, parseEnvironment } from './environment.js';
 
@@ -22,6 +23,8 @@ export interface ModelChange {
   readonly sourceCommit?: string;
   /** what the environment declared before, if anything */
   readonly previous?: string;
+  /** `--canary`: the model's new `rollout.steps`, written beside the digest */
+  readonly canary?: readonly CanaryStep[];
 }
 
 export interface Committed {
@@ -29,6 +32,8 @@ export interface Committed {
   readonly environment: string;
   readonly action: GitOpsAction;
   readonly changes: readonly ModelChange[];
+  /** `--push`: where the commit went */
+  readonly pushed?: { readonly remote: string; readonly ref: string };
 }
 
 const relative = (env: string) => path.posix.join('environments', `${env}.yaml`);
@@ -68,6 +73,9 @@ export async function commitChanges(
       text === undefined
         ? newEnvironmentText(env, change.model, change.modelkit)
         : setModelKit(relative(env), text, change.model, change.modelkit);
+    if (change.canary !== undefined) {
+      text = setRolloutSteps(relative(env), text, change.model, change.canary);
+    }
     recorded.push(previous === undefined ? change : { ...change, previous });
   }
   if (text === undefined || text === before) {
@@ -108,7 +116,8 @@ export function commitMessage(
   const body = changes.map(
     (c) =>
       `- ${c.model}: ${c.previous === undefined ? '(new)' : short(c.previous)} -> ${c.modelkit}` +
-      (c.sourceCommit === undefined ? '' : ` (built from ${c.sourceCommit})`),
+      (c.sourceCommit === undefined ? '' : ` (built from ${c.sourceCommit})`) +
+      (c.canary === undefined ? '' : ` (canary ${formatCanary(c.canary)})`),
   );
   const trailers = [
     `Cairn-Action: ${action}`,
@@ -116,6 +125,9 @@ export function commitMessage(
     ...changes.map((c) => `Cairn-Model: ${c.model}=${c.modelkit}`),
     ...changes.flatMap((c) =>
       c.sourceCommit === undefined ? [] : [`Cairn-Source-Commit: ${c.model}=${c.sourceCommit}`],
+    ),
+    ...changes.flatMap((c) =>
+      c.canary === undefined ? [] : [`Cairn-Canary: ${c.model}=${formatCanary(c.canary)}`],
     ),
     ...extraTrailers,
     `Cairn-By: ${who}`,

@@ -6,6 +6,7 @@
 import { CairnError } from '../core/errors.js';
 import { git } from '../core/git.js';
 import { parseReference } from '../oci/reference.js';
+import type { CanaryStep } from './canary.js';
 import { readEnvironment } from './environment.js';
 import { commitChanges, modelKitsAt, type Committed, type ModelChange } from './gitops.js';
 
@@ -23,11 +24,13 @@ export async function deploy(
   env: string,
   resolved: ResolvedModelKit,
   model?: string,
+  canary?: readonly CanaryStep[],
 ): Promise<Committed> {
   const change: ModelChange = {
     model: model ?? resolved.modelName,
     modelkit: resolved.modelkit,
     ...(resolved.sourceCommit === undefined ? {} : { sourceCommit: resolved.sourceCommit }),
+    ...(canary === undefined ? {} : { canary }),
   };
   return commitChanges(root, env, 'deploy', [change]);
 }

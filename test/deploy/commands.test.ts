@@ -95,4 +95,95 @@ describe('GitOps commands', () => {
     expect(noRepo.code).toBe(1);
     expect(noRepo.stderr).toContain('is not inside a git repository');
   });
+
+  it('deploy --canary writes rollout.steps beside the digest, and --push sends the commit upstream', async () => {
+    await using sb = await createSandbox();
+    const upstream = sb.path('../upstream.git');
+    await sb.exec('git', ['init', '-q', '--bare', '-b', 'main', upstream]);
+    await sb.git(['commit', '--allow-empty', '-qm', 'start']);
+    await sb.git(['remote', 'add', 'origin', upstream]);
+    await sb.git(['push', '-q', '-u', 'origin', 'main']);
+    const v1 = await packKit(sb, 'acme/churn:v1', 'one');
+    const v2 = await packKit(sb, 'acme/churn:v2', 'two');
+
+    const first = await sb.cairnOk(['deploy', 'prod', 'acme/churn:v1', '--push']);
+    expect(first.stdout).toContain('Pushed to origin refs/heads/main.');
+    const head = async () => (await sb.git(['rev-parse', 'HEAD'])).trim();
+    const remoteHead = async () =>
+      (await sb.exec('git', ['--git-dir', upstream, 'rev-parse', 'main'])).stdout.trim();
+    expect(await remoteHead()).toBe(await head());
+
+    const canary = await sb.cairnOk([
+      'deploy',
+      'prod',
+      'acme/churn:v2',
+      '--canary',
+      '10,50:30s',
+      '--push',
+      '--json',
+    ]);
+    const committed = JSON.parse(canary.stdout) as {
+      commit: string;
+      pushed: { remote: string; ref: string };
+      changes: { canary: unknown }[];
+    };
+    expect(committed.pushed).toEqual({ remote: 'origin', ref: 'refs/heads/main' });
+    expect(committed.changes[0]?.canary).toEqual([{ weight: 10 }, { weight: 50, pause: '30s' }]);
+    expect(await remoteHead()).toBe(committed.commit);
+    const manifest = (
+      await sb.exec('git', ['--git-dir', upstream, 'show', 'main:environments/prod.yaml'])
+    ).stdout;
+    expect(manifest).toContain(`modelkit: localhost/acme/churn@${v2}`);
+    expect(manifest).toContain(
+      [
+        '      rollout:',
+        '        steps:',
+        '          - setWeight: 10',
+        '          - analysis: {}',
+        '          - setWeight: 50',
+        '          - pause: { duration: 30s }',
+        '        analysis: { maxErrorRate: 1 }',
+      ].join('\n'),
+    );
+    const message = await sb.git(['log', '-1', '--format=%B']);
+    expect(message).toContain('Cairn-Canary: churn=10,50:30s');
+    expect(message).toContain('(canary 10,50:30s)');
+
+    // Someone else pushes first: the push is refused, the local commit stays, and says so.
+    const other = sb.path('../other');
+    await sb.exec('git', ['clone', '-q', upstream, other]);
+    await sb.exec('git', ['-C', other, 'commit', '--allow-empty', '-qm', 'theirs'], {
+      env: {
+        GIT_AUTHOR_NAME: 'B',
+        GIT_AUTHOR_EMAIL: 'b@x',
+        GIT_COMMITTER_NAME: 'B',
+        GIT_COMMITTER_EMAIL: 'b@x',
+      },
+    });
+    await sb.exec('git', ['-C', other, 'push', '-q', 'origin', 'main']);
+    const theirs = await remoteHead();
+    const rejected = await sb.cairn(['rollback', 'prod', '--push']);
+    expect(rejected.code).toBe(1);
+    const mine = await head();
+    expect(rejected.stderr).toContain(
+      `committed ${mine.slice(0, 12)} locally, but pushing it to origin refs/heads/main failed`,
+    );
+    expect(rejected.stderr).toContain('rejected');
+    expect(rejected.stderr).toContain('git pull --rebase');
+    expect(await remoteHead()).toBe(theirs);
+    expect(await sb.git(['log', '-1', '--format=%s'])).toMatch(/^rollback\(prod\)/);
+    expect(await sb.git(['show', 'HEAD:environments/prod.yaml'])).toContain(v1);
+
+    // A branch without an upstream fails before committing anything.
+    await sb.git(['switch', '-q', '-c', 'local-only']);
+    const noUpstream = await sb.cairn(['deploy', 'prod', 'acme/churn:v2', '--push']);
+    expect(noUpstream.code).toBe(1);
+    expect(noUpstream.stderr).toContain("--push: branch 'local-only' has no upstream");
+    expect(await head()).toBe(mine);
+
+    const bad = await sb.cairn(['deploy', 'prod', 'acme/churn:v2', '--canary', '50,10']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--canary weight 10 does not step up from 50');
+    expect(await head()).toBe(mine);
+  });
 });
