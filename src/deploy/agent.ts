@@ -1,8 +1,8 @@
 /**
  * `cairn agent`: follows environments in a git repository and makes this machine serve them.
  * Two loops: the sync (every --interval, at once on a webhook push) fetches git, parses each
- * environment and pulls its ModelKits; the beat (every second, twice a second during a rollout)
- * moves rollouts forward, keeps the workers serving what the state says, records what was
+ * environment and pulls its ModelKits; the beat (every 5 s when idle, twice a second during a
+ * rollout, and at once after a sync that changed something) moves rollouts forward, keeps the workers serving what the state says, records what was
  * applied and puts back drift. Problems keep the last good state serving and name the reason.
  */
 import fsp from 'node:fs/promises';
@@ -42,6 +42,10 @@ export interface AgentOptions {
   readonly fetchKit: (reference: string) => Promise<string>;
 }
 
+/** How often an idle agent checks its workers and drift; a rollout beats faster. */
+const IDLE_BEAT_MS = 5000;
+const ROLLING_BEAT_MS = 500;
+
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export class Agent {
@@ -53,6 +57,9 @@ export class Agent {
   #state: AgentState;
   #writing: Promise<unknown> = Promise.resolve();
   readonly #timers = new Set<NodeJS.Timeout>();
+  #beatTimer: NodeJS.Timeout | undefined;
+  #beating: Promise<void> | undefined;
+  #beatAgain = false;
   #syncing: Promise<boolean> | undefined;
   #syncAgain = false;
   #failures = 0;
@@ -176,22 +183,51 @@ export class Agent {
 
   async #beatLoop(): Promise<void> {
     if (this.#stopped) return;
-    await this.#beat().catch((error: unknown) => {
+    this.#beating = this.#beat().catch((error: unknown) => {
       this.#o.logger.error({ reason: message(error) }, 'reconcile step failed');
     });
+    await this.#beating;
+    this.#beating = undefined;
+    if (this.#beatAgain) {
+      this.#beatAgain = false;
+      void this.#beatLoop();
+      return;
+    }
     const rolling = Object.keys(this.#state.environments).some((name) =>
       Object.values(this.#env(name).models).some((s) => s.phase !== 'stable'),
     );
-    this.#later(() => void this.#beatLoop(), rolling ? 500 : 1000);
+    // Idle, a beat every 5 s keeps the agent and its workers near zero CPU (drift is put back
+    // within 5 s, Argo CD's self-heal default); a sync that changed something wakes it at once.
+    this.#beatTimer = this.#later(
+      () => {
+        this.#beatTimer = undefined;
+        void this.#beatLoop();
+      },
+      rolling ? ROLLING_BEAT_MS : IDLE_BEAT_MS,
+    );
   }
 
-  #later(fn: () => void, ms: number): void {
-    if (this.#stopped) return;
+  /** A beat now (after the one running, if one is), instead of at the next tick. */
+  #wake(): void {
+    if (this.#beating !== undefined) {
+      this.#beatAgain = true;
+      return;
+    }
+    if (this.#beatTimer === undefined) return; // not started (--once) or stopped
+    clearTimeout(this.#beatTimer);
+    this.#timers.delete(this.#beatTimer);
+    this.#beatTimer = undefined;
+    void this.#beatLoop();
+  }
+
+  #later(fn: () => void, ms: number): NodeJS.Timeout | undefined {
+    if (this.#stopped) return undefined;
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       fn();
     }, ms);
     this.#timers.add(timer);
+    return timer;
   }
 
   async #beat(): Promise<void> {
@@ -247,6 +283,7 @@ export class Agent {
       }
     }
     this.#appliedSync = ok ? commit : undefined;
+    this.#wake();
     return ok;
   }
 
