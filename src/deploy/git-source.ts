@@ -77,6 +77,14 @@ export class GitSource {
   async fetch(): Promise<string> {
     const where = `${maskUrl(this.url)} (branch ${this.branch})`;
     try {
+      // A no-op poll is one `ls-remote` (one request, one process) when the tip is the commit
+      // already fetched; only a moved tip pays for the fetch.
+      if (this.#commit !== undefined) {
+        const tip = (await this.#git(['ls-remote', 'origin', `refs/heads/${this.branch}`]))
+          .split(/\s/)[0]
+          ?.trim();
+        if (tip === this.#commit) return tip;
+      }
       await this.#git([
         'fetch',
         '--quiet',
