@@ -3,28 +3,9 @@
  * run -S train.C=…` trains again in a temp worktree (the unchanged `prepare` stage comes from the
  * run-cache), commits the result on the baseline, and `exp show` reads its metrics from git.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { expect, test } from 'vitest';
-import { PROJECT_ROOT, createSandbox } from '../e2e/helpers.js';
-
-const EXAMPLE = path.join(PROJECT_ROOT, 'examples', 'sklearn');
-const PYTHON = '/usr/bin/python3';
-/** Stages run `python3 …`; /usr/bin first picks Debian's, which has scikit-learn. */
-const RUN_ENV = { PATH: `/usr/bin:${process.env.PATH ?? ''}` };
-
-const probe = spawnSync(PYTHON, ['-c', 'import sklearn, pandas, onnx, joblib'], {
-  encoding: 'utf8',
-});
-const missing =
-  probe.error !== undefined || probe.status !== 0
-    ? `${PYTHON} lacks scikit-learn, pandas or onnx (scripts/test-deps.sh installs them)`
-    : undefined;
-const required = process.env.CAIRN_REQUIRE_TOOLS === '1';
-const title =
-  'an sklearn experiment with -S train.C runs in a temp worktree and is committed on its baseline';
+import { expect } from 'vitest';
+import { RUN_ENV, reproducedExample, sklearnTest } from './sklearn-project.js';
 
 interface Row {
   name: string;
@@ -33,24 +14,11 @@ interface Row {
   metrics: Record<string, Record<string, number>>;
 }
 
-(missing === undefined || required ? test : test.skip)(
-  missing === undefined ? title : `${title} (skipped: ${missing})`,
+sklearnTest(
+  'an sklearn experiment with -S train.C runs in a temp worktree and is committed on its baseline',
   async () => {
-    if (missing !== undefined) throw new Error(`CAIRN_REQUIRE_TOOLS=1 but ${missing}`);
-    await using sb = await createSandbox({ init: false });
-    const generated = ['model', 'eval', 'data/prepared', 'dvc.lock', 'data/churn.csv.dvc'].map(
-      (p) => path.join(EXAMPLE, p),
-    );
-    await fsp.cp(EXAMPLE, sb.root, {
-      recursive: true,
-      filter: (src) => !generated.includes(src) && path.basename(src) !== '__pycache__',
-    });
+    await using sb = await reproducedExample('baseline: C=1.0');
     const run = { env: RUN_ENV };
-    await sb.cairnOk(['init']);
-    await sb.cairnOk(['add', 'data/churn.csv']);
-    await sb.cairnOk(['repro'], run);
-    await sb.git(['add', '-A']);
-    await sb.git(['commit', '-qm', 'baseline: C=1.0']);
     const baseline = (await sb.git(['rev-parse', 'HEAD'])).trim();
     const paramsBefore = fs.readFileSync(sb.path('params.yaml'), 'utf8');
     const modelBefore = fs.readFileSync(sb.path('model/model.onnx'));

@@ -3,49 +3,16 @@
  * changes `train.C` and runs again, and metrics diff, params diff, plots diff (its ROC and
  * confusion plots from dvc.yaml) and `cairn report` compare the two with Debian's python3.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { expect, test } from 'vitest';
-import { PROJECT_ROOT, createSandbox } from '../e2e/helpers.js';
+import { expect } from 'vitest';
 import { decodePng, inkedPixels, marks, parseSvg, texts } from './images.js';
+import { RUN_ENV, reproducedExample, sklearnTest } from '../examples/sklearn-project.js';
 
-const EXAMPLE = path.join(PROJECT_ROOT, 'examples', 'sklearn');
-const PYTHON = '/usr/bin/python3';
-/** Stages run `python3 …`: /usr/bin first picks Debian's, which has scikit-learn. */
-const RUN_ENV = { PATH: `/usr/bin:${process.env.PATH ?? ''}` };
-
-function missingPython(): string | undefined {
-  const r = spawnSync(PYTHON, ['-c', 'import sklearn, pandas, onnx, joblib'], { encoding: 'utf8' });
-  if (r.error !== undefined) return `${PYTHON} not found`;
-  if (r.status !== 0) return `${PYTHON} lacks scikit-learn, pandas or onnx: ${r.stderr.trim()}`;
-  return undefined;
-}
-
-const missing = missingPython();
-const required = process.env.CAIRN_REQUIRE_TOOLS === '1';
-const title =
-  'the sklearn example: a changed train.C compared with main in metrics, params, plots and the report';
-
-(missing === undefined || required ? test : test.skip)(
-  missing === undefined ? title : `${title} (skipped: ${missing})`,
+sklearnTest(
+  'the sklearn example: a changed train.C compared with main in metrics, params, plots and the report',
   async () => {
-    if (missing !== undefined) throw new Error(`CAIRN_REQUIRE_TOOLS=1 but ${missing}`);
-    await using sb = await createSandbox({ init: false });
-    const generated = ['model', 'eval', 'data/prepared', 'dvc.lock', 'data/churn.csv.dvc'].map(
-      (p) => path.join(EXAMPLE, p),
-    );
-    await fsp.cp(EXAMPLE, sb.root, {
-      recursive: true,
-      filter: (src) => !generated.includes(src) && path.basename(src) !== '__pycache__',
-    });
+    await using sb = await reproducedExample('baseline');
     const run = { env: RUN_ENV };
-    await sb.cairnOk(['init']);
-    await sb.cairnOk(['add', 'data/churn.csv']);
-    await sb.cairnOk(['repro'], run);
-    await sb.git(['add', '-A']);
-    await sb.git(['commit', '-qm', 'baseline']);
     const base = JSON.parse(fs.readFileSync(sb.path('eval/metrics.json'), 'utf8')) as Record<
       string,
       number
