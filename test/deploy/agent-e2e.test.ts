@@ -150,6 +150,15 @@ async function servedBy(s: Scenario, model: string, request: unknown, version: s
   );
 }
 
+/** v1 served first, then a canary of v2 that holds at 50% for an hour. */
+async function canaryHeldAt50(s: Scenario, v1: Kit, v2: Kit): Promise<void> {
+  await pushHook(s.agent.webhook);
+  await servedBy(s, 'churn', CHURN_REQUEST, v1.version);
+  await s.repo.deploy('prod', v2.tag, ['--canary', '50:1h']);
+  await pushHook(s.agent.webhook);
+  await statusWhere(s, 'the canary at 50%', (x) => x.models.churn?.weights[v2.version] === 50);
+}
+
 async function statusWhere(s: Scenario, what: string, ok: (st: Status) => boolean) {
   return eventually(
     what,
@@ -333,11 +342,7 @@ suite(`cairn agent end to end${missing === undefined ? '' : ` (skipped: ${missin
     async () => {
       const [v1, v2] = world.kits.churn as [Kit, Kit];
       await using s = await scenario({ churn: churnLines(v1, FAST_GATES) });
-      await pushHook(s.agent.webhook);
-      await servedBy(s, 'churn', CHURN_REQUEST, v1.version);
-      await s.repo.deploy('prod', v2.tag, ['--canary', '50:1h']);
-      await pushHook(s.agent.webhook);
-      await statusWhere(s, 'the canary at 50%', (x) => x.models.churn?.weights[v2.version] === 50);
+      await canaryHeldAt50(s, v1, v2);
       const workers = workerPids(s.stateDir);
       expect(workers).toHaveLength(1);
 
@@ -387,11 +392,7 @@ suite(`cairn agent end to end${missing === undefined ? '' : ` (skipped: ${missin
     async () => {
       const [v1, v2, v3] = world.kits.churn as [Kit, Kit, Kit];
       await using s = await scenario({ churn: churnLines(v1, FAST_GATES) });
-      await pushHook(s.agent.webhook);
-      await servedBy(s, 'churn', CHURN_REQUEST, v1.version);
-      await s.repo.deploy('prod', v2.tag, ['--canary', '50:1h']);
-      await pushHook(s.agent.webhook);
-      await statusWhere(s, 'the canary at 50%', (x) => x.models.churn?.weights[v2.version] === 50);
+      await canaryHeldAt50(s, v1, v2);
       await servedBy(s, 'churn', CHURN_REQUEST, v2.version);
       expect(workerPids(s.stateDir).length).toBeGreaterThan(0);
 
@@ -515,11 +516,7 @@ suite(`cairn agent end to end${missing === undefined ? '' : ` (skipped: ${missin
     async () => {
       const [v1, v2] = world.kits.churn as [Kit, Kit];
       await using s = await scenario({ churn: churnLines(v1, FAST_GATES) });
-      await pushHook(s.agent.webhook);
-      await servedBy(s, 'churn', CHURN_REQUEST, v1.version);
-      await s.repo.deploy('prod', v2.tag, ['--canary', '50:1h']);
-      await pushHook(s.agent.webhook);
-      await statusWhere(s, 'the canary at 50%', (x) => x.models.churn?.weights[v2.version] === 50);
+      await canaryHeldAt50(s, v1, v2);
       const state = JSON.parse(fs.readFileSync(path.join(s.stateDir, 'state.json'), 'utf8')) as {
         environments: { prod?: { worker?: { url: string } } };
       };
