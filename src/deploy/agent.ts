@@ -193,9 +193,15 @@ export class Agent {
       void this.#beatLoop();
       return;
     }
-    const rolling = Object.keys(this.#state.environments).some((name) =>
-      Object.values(this.#env(name).models).some((s) => s.phase !== 'stable'),
-    );
+    // Fast while a rollout runs or a fetched commit is not yet recorded as applied (so status
+    // turns Synced as soon as the worker serves it), slow once everything is settled.
+    const rolling = Object.keys(this.#state.environments).some((name) => {
+      const e = this.#env(name);
+      return (
+        (e.desiredCommit !== undefined && e.appliedCommit !== e.desiredCommit) ||
+        Object.values(e.models).some((s) => s.phase !== 'stable')
+      );
+    });
     // Idle, a beat every 5 s keeps the agent and its workers near zero CPU (drift is put back
     // within 5 s, Argo CD's self-heal default); a sync that changed something wakes it at once.
     this.#beatTimer = this.#later(

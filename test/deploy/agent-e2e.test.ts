@@ -557,7 +557,10 @@ suite(`cairn agent end to end${missing === undefined ? '' : ` (skipped: ${missin
       await using s = await scenario({ churn: churnLines(v1) });
       await pushHook(s.agent.webhook);
       await servedBy(s, 'churn', CHURN_REQUEST, v1.version);
-      const before = (await s.status()).live?.commit;
+      const before = (
+        await statusWhere(s, 'v1 recorded as live', (x) => typeof x.live?.commit === 'string')
+      ).live?.commit;
+      expect(before).toMatch(/^[0-9a-f]{40}$/);
       await s.repo.deploy('prod', v2.tag);
 
       const forged = await pushHook(s.agent.webhook, { signature: `sha256=${'0'.repeat(64)}` });
