@@ -10,12 +10,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT, createSandbox, type Sandbox } from '../e2e/helpers.js';
-import { REGISTRY_BIN, startRegistry, type RunningRegistry } from '../registry/harness.js';
+import { REGISTRY_BIN, answers, startRegistry, type RunningRegistry } from '../registry/harness.js';
 import { startGitHttp, type GitHttpServer } from './git-http.js';
 
 export const PYTHON = '/usr/bin/python3';
@@ -265,7 +264,7 @@ export async function restartRegistry(registry: RunningRegistry): Promise<() => 
     });
   });
   for (let i = 0; i < 500; i++) {
-    if (await accepts(registry.port)) {
+    if (await answers(registry.port)) {
       return async () => {
         child.kill('SIGTERM');
         await exited;
@@ -275,19 +274,6 @@ export async function restartRegistry(registry: RunningRegistry): Promise<() => 
   }
   child.kill('SIGKILL');
   throw new Error(`docker-registry did not come back on ${registry.host}`);
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => {
-      resolve(false);
-    });
-  });
 }
 
 // ---------------------------------------------------------------- environments in git

@@ -168,7 +168,7 @@ export async function startRegistry(options: RegistryConfig = {}): Promise<Runni
 }
 
 /** True once something accepts TCP connections on the port (the registry listens last). */
-function answers(port: number): Promise<boolean> {
+export function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     s.once('connect', () => {
