@@ -3,8 +3,9 @@
 // http-backend, ModelKits of examples/sklearn and a process scorer; bundled here with esbuild):
 // - agent-push:  `git push` of a deploy commit → the new version answering, with the webhook
 //                (<= 3 s); Argo CD's 180 s and Flux's 60 s default polls are the peers.
-// - agent-idle:  CPU of an idle agent following 3 environments over 30 s, agent + workers from
-//                /proc/PID/stat (<= 1% of a core).
+// - agent-idle:  CPU of an idle agent following 3 environments, agent + workers from
+//                /proc/PID/stat: the first 30 s after all three answer (start-up tail), then the
+//                next 30 s, the steady idle state the target is about (<= 1% of a core).
 // - agent-noop:  a webhook-triggered reconcile that changes nothing, from the agent's
 //                cairn_agent_reconcile_duration_seconds (<= 100 ms).
 // - agent-abort: the failing gate check → the last request answered by the candidate (<= 1 s).
@@ -140,21 +141,28 @@ async function idleBench(f, world) {
   await waitFor(f, 'prod', agent.url, 'churn', f.CHURN_REQUEST, v1.version);
   await waitFor(f, 'staging', agent.url, 'churn-staging', f.CHURN_REQUEST, v2.version);
   await waitFor(f, 'dev', agent.url, 'churn-dev', f.CHURN_REQUEST, v3.version);
-  await sleep(5000); // let start-up work settle
   const pids = [agent.process.pid, ...f.workerPids(stateDir)];
   const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-  const before = pids.map(cpuTicks);
-  const t0 = performance.now();
-  await sleep(IDLE_SECONDS * 1000);
-  const seconds = (performance.now() - t0) / 1000;
-  const after = pids.map(cpuTicks);
-  const perProcess = pids.map((pid, i) => ({
-    pid,
-    role: i === 0 ? 'agent' : 'worker',
-    percent: ((after[i] - before[i]) / hz / seconds) * 100,
-  }));
+  // Two windows back to back from the moment all three answer: the first still holds each
+  // Node process's start-up tail (V8's memory reducer runs its GCs there), the second is the
+  // steady idle state the target is about.
+  const window = async () => {
+    const before = pids.map(cpuTicks);
+    const t0 = performance.now();
+    await sleep(IDLE_SECONDS * 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    const after = pids.map(cpuTicks);
+    const processes = pids.map((pid, i) => ({
+      pid,
+      role: i === 0 ? 'agent' : 'worker',
+      percent: ((after[i] - before[i]) / hz / seconds) * 100,
+    }));
+    return { seconds, processes, percent: processes.reduce((a, p) => a + p.percent, 0) };
+  };
+  const warmup = await window();
+  const steady = await window();
   await agent.stop();
-  return { seconds, processes: perProcess, percent: perProcess.reduce((a, p) => a + p.percent, 0) };
+  return { ...steady, warmup };
 }
 
 function histogram(metrics, name) {
@@ -302,11 +310,23 @@ export async function run() {
       const idle = await idleBench(f, world);
       result.idle = idle;
       printTable([
-        ['process', 'pid', 'CPU % of a core'],
-        ...idle.processes.map((p) => [p.role, p.pid, p.percent.toFixed(3)]),
-        ['total', '', idle.percent.toFixed(3)],
+        [
+          'process',
+          'pid',
+          `first ${IDLE_SECONDS} s, % of a core`,
+          `next ${IDLE_SECONDS} s (steady)`,
+        ],
+        ...idle.processes.map((p, i) => [
+          p.role,
+          p.pid,
+          idle.warmup.processes[i].percent.toFixed(3),
+          p.percent.toFixed(3),
+        ]),
+        ['total', '', idle.warmup.percent.toFixed(3), idle.percent.toFixed(3)],
       ]);
-      targets.push(target(`idle CPU, 3 envs, ${IDLE_SECONDS} s`, idle.percent, '<=', 1, '%'));
+      targets.push(
+        target(`idle CPU, 3 envs, steady ${IDLE_SECONDS} s`, idle.percent, '<=', 1, '%'),
+      );
     }
     if (which === 'all' || which === 'agent-noop') {
       const { samples, wall, fetches } = await noopBench(f, world, runCount(20));

@@ -26,15 +26,6 @@ export function sha256Of(data: string | Uint8Array): Sha256Digest {
   return `sha256:${createHash('sha256').update(data).digest('hex')}` as Sha256Digest;
 }
 
-/**
- * sha256 of `data` computed on libuv's thread pool (WebCrypto's digest is an async job), so the
- * main thread can do other work, like creating an inference session from the same bytes.
- */
-export async function sha256OfAsync(data: Uint8Array): Promise<Sha256Digest> {
-  const hash = await globalThis.crypto.subtle.digest('SHA-256', data);
-  return `sha256:${Buffer.from(hash).toString('hex')}` as Sha256Digest;
-}
-
 /** An incremental sha256 that also counts bytes. */
 export class Sha256Counter {
   readonly #hash: Hash = createHash('sha256');

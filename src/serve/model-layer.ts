@@ -20,7 +20,7 @@ export interface ModelLayerFile {
   /** the file's path inside the ModelKit */
   name: string;
   bytes: Uint8Array;
-  /** the layer's digest check, running off the main thread; rejects with DigestMismatchError */
+  /** the layer's digest check; rejects with DigestMismatchError */
   verified: Promise<void>;
 }
 
