@@ -8,7 +8,6 @@
 import path from 'node:path';
 import { directIoAllowed } from '../core/direct-io.js';
 import { CairnError } from '../core/errors.js';
-import { pullChain } from '../modelkit/remote.js';
 import { loadStoredModelKit, unpackChain, unpackMaxRatio } from '../modelkit/unpack-chain.js';
 import { parseFilter } from '../modelkit/unpack-filter.js';
 import type { CommandContext } from './context.js';
@@ -83,6 +82,8 @@ function modelKitAccess(ctx: CommandContext, o: RemoteFlags): ModelKitAccess {
     cwd: ctx.cwd,
     openStore: store,
     async pull(reference) {
+      // The registry transport (undici) loads only when a ModelKit is not in the local store.
+      const { pullChain } = await import('../modelkit/remote.js');
       await pullChain({
         store: await store(),
         reference,
