@@ -37,24 +37,27 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
       cleanup();
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     };
-    const onError = (error: Error): void => {
+    // A client that goes away mid-body is an `error` (ECONNRESET, "aborted") since Node 16; no
+    // separate (deprecated) `aborted` listener is needed.
+    const onError = (error: NodeJS.ErrnoException): void => {
       cleanup();
-      reject(new InferError('bad-request', `the request body could not be read: ${error.message}`));
-    };
-    const onAborted = (): void => {
-      cleanup();
-      reject(new InferError('bad-request', 'the client went away before sending the whole body'));
+      reject(
+        new InferError(
+          'bad-request',
+          error.code === 'ECONNRESET'
+            ? 'the client went away before sending the whole body'
+            : `the request body could not be read: ${error.message}`,
+        ),
+      );
     };
     const cleanup = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
-      req.off('aborted', onAborted);
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
-    req.on('aborted', onAborted);
   });
 }
 

@@ -4,7 +4,8 @@
  * Names follow Prometheus base units (seconds) and the KServe/Triton split of a request into
  * queue, inference and total time. docs/serving-metrics.md documents every name and label.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { HistogramFamily, ValueFamily } from './metric-families.js';
 
 /** The front end a request came through. */
 export type Protocol = 'rest' | 'grpc' | 'v1';
@@ -44,75 +45,77 @@ interface Observe {
 
 /** The series of one answer kind (protocol and status) of one version. */
 interface AnswerSeries {
-  readonly requests: { inc(): void };
+  readonly requests: { value: number };
   readonly total: Observe;
 }
 
 /**
- * The children of one model version, made once: prom-client validates and hashes a label
- * object on every `inc({...})` or `observe({...})`, a measurable share of a small model's
- * request on the hot path. Answer series are keyed by protocol, then status.
+ * The series of one model version, looked up once per request: the hot-path families
+ * (`metric-families.ts`) hand out plain records to add to, where prom-client's children
+ * validate and hash a label object on every `inc` or `observe`. Answer series are keyed by
+ * protocol, then status.
  */
 interface VersionSeries {
   readonly queue: Observe;
   readonly infer: Observe;
   readonly batch: Observe;
-  readonly inFlight: { inc(): void; dec(): void };
+  readonly inFlight: { value: number };
   readonly answers: Map<Protocol, Map<number, AnswerSeries>>;
 }
 
 /** Serving metrics of one server. */
 export class ServingMetrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<'model' | 'version' | 'protocol' | 'code'>;
-  readonly #queue: Histogram<'model' | 'version'>;
-  readonly #infer: Histogram<'model' | 'version'>;
-  readonly #total: Histogram<'model' | 'version' | 'protocol'>;
-  readonly #batch: Histogram<'model' | 'version'>;
-  readonly #inFlight: Gauge<'model' | 'version'>;
+  readonly #requests: ValueFamily<'model' | 'version' | 'protocol' | 'code'>;
+  readonly #queue: HistogramFamily<'model' | 'version'>;
+  readonly #infer: HistogramFamily<'model' | 'version'>;
+  readonly #total: HistogramFamily<'model' | 'version' | 'protocol'>;
+  readonly #batch: HistogramFamily<'model' | 'version'>;
+  readonly #inFlight: ValueFamily<'model' | 'version'>;
   readonly #load: Gauge<'model' | 'version'>;
 
   constructor(options: ServingMetricsOptions = {}) {
-    const registers = [this.registry];
-    this.#requests = new Counter({
+    const registry = this.registry;
+    const registers = [registry];
+    this.#requests = new ValueFamily('counter', {
       name: 'cairn_inference_requests_total',
       help: 'Inference requests answered, by model, version, protocol and HTTP status code.',
       labelNames: ['model', 'version', 'protocol', 'code'],
-      registers,
+      registry,
     });
-    this.#queue = new Histogram({
+    this.#queue = new HistogramFamily({
       name: 'cairn_inference_queue_duration_seconds',
       help: 'Time a request waited for a batch or a free runtime, in seconds.',
       labelNames: ['model', 'version'],
       buckets: LATENCY_BUCKETS,
-      registers,
+      registry,
     });
-    this.#infer = new Histogram({
+    this.#infer = new HistogramFamily({
       name: 'cairn_inference_compute_duration_seconds',
       help: 'Time the runtime spent on the run that answered a request, in seconds.',
       labelNames: ['model', 'version'],
       buckets: LATENCY_BUCKETS,
-      registers,
+      registry,
     });
-    this.#total = new Histogram({
+    this.#total = new HistogramFamily({
       name: 'cairn_inference_request_duration_seconds',
       help: 'Time from receiving a request to answering it, in seconds.',
       labelNames: ['model', 'version', 'protocol'],
       buckets: LATENCY_BUCKETS,
-      registers,
+      registry,
     });
-    this.#batch = new Histogram({
+    this.#batch = new HistogramFamily({
       name: 'cairn_inference_batch_size',
       help: 'Rows per runtime execution (1 without batching).',
       labelNames: ['model', 'version'],
       buckets: BATCH_BUCKETS,
-      registers,
+      registry,
     });
-    this.#inFlight = new Gauge({
+    this.#inFlight = new ValueFamily('gauge', {
       name: 'cairn_inference_requests_in_flight',
       help: 'Requests received and not yet answered.',
       labelNames: ['model', 'version'],
-      registers,
+      registry,
     });
     this.#load = new Gauge({
       name: 'cairn_model_load_duration_seconds',
@@ -139,12 +142,12 @@ export class ServingMetrics {
     let answer = byStatus.get(o.status);
     if (answer === undefined) {
       answer = {
-        requests: this.#requests.labels(o.model, o.version, o.protocol, String(o.status)),
-        total: this.#total.labels(o.model, o.version, o.protocol),
+        requests: this.#requests.child(o.model, o.version, o.protocol, String(o.status)),
+        total: this.#total.child(o.model, o.version, o.protocol),
       };
       byStatus.set(o.status, answer);
     }
-    answer.requests.inc();
+    answer.requests.value += 1;
     answer.total.observe(o.totalSeconds);
     if (o.queueSeconds !== undefined) version.queue.observe(o.queueSeconds);
     if (o.inferSeconds !== undefined) version.infer.observe(o.inferSeconds);
@@ -163,10 +166,10 @@ export class ServingMetrics {
     if (series === undefined) {
       const { model, version } = labels;
       series = {
-        queue: this.#queue.labels(model, version),
-        infer: this.#infer.labels(model, version),
-        batch: this.#batch.labels(model, version),
-        inFlight: this.#inFlight.labels(model, version),
+        queue: this.#queue.child(model, version),
+        infer: this.#infer.child(model, version),
+        batch: this.#batch.child(model, version),
+        inFlight: this.#inFlight.child(model, version),
         answers: new Map(),
       };
       versions.set(version, series);
@@ -192,12 +195,12 @@ export class ServingMetrics {
   /** Marks a request in flight; call the returned function once when it is answered. */
   startRequest(labels: ModelLabels): () => void {
     const inFlight = this.#version(labels).inFlight;
-    inFlight.inc();
+    inFlight.value += 1;
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      inFlight.dec();
+      inFlight.value -= 1;
     };
   }
 
@@ -205,9 +208,9 @@ export class ServingMetrics {
   forget(labels: ModelLabels): void {
     this.#versions.get(labels.model)?.delete(labels.version);
     const key = { model: labels.model, version: labels.version };
-    for (const metric of [this.#queue, this.#infer, this.#batch, this.#inFlight, this.#load]) {
-      metric.remove(key);
-    }
+    for (const family of [this.#queue, this.#infer, this.#batch, this.#inFlight])
+      family.remove(key);
+    this.#load.remove(key);
   }
 
   /** The Content-Type header for `text()`. */
