@@ -2,6 +2,7 @@
 import type { ExpListGroup, ExpRunResult } from '../commands/exp.js';
 import type { ApplyResult, ExpDiff } from '../exp/manage.js';
 import type { QueueEntry } from '../exp/queue.js';
+import type { SyncResult } from '../exp/sync.js';
 import type { ExpRow } from '../exp/show.js';
 import type { ExpTable } from '../exp/table.js';
 import type { Cell } from '../exp/values.js';
@@ -180,4 +181,17 @@ export function formatQueueStatus(entries: readonly QueueEntry[]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+function plural(n: number, word: string): string {
+  return `${String(n)} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export function formatExpSync(verb: 'push' | 'pull', r: SyncResult): string {
+  if (r.refs.length === 0) return 'No experiments to transfer.';
+  const done = `${verb === 'push' ? 'Pushed' : 'Pulled'} ${plural(r.refs.length, 'experiment')}`;
+  if (r.cache === undefined) return `${done} (git refs only: --no-cache).`;
+  const c = r.cache;
+  const direction = verb === 'push' ? 'to' : 'from';
+  return `${done}; ${plural(c.transferred, 'cache object')} ${verb === 'push' ? 'pushed' : 'pulled'} ${direction} '${c.remote}' (${String(c.present)} already there).`;
 }

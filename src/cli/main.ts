@@ -1135,34 +1135,50 @@ exp
   );
 
 for (const [verb, what] of [
-  ['push', "send experiment refs to a git remote (HEAD's experiments by default)"],
-  ['pull', "fetch experiment refs from a git remote (HEAD's experiments by default)"],
+  [
+    'push',
+    "send experiments to a git remote (HEAD's by default), their cached outputs to the data remote",
+  ],
+  [
+    'pull',
+    "fetch experiments from a git remote (HEAD's by default), their cached outputs from the data remote",
+  ],
 ] as const) {
   exp
     .command(`${verb} <remote> [names...]`)
     .description(what)
     .option('-A, --all-baselines', 'the experiments of every baseline')
     .option('-f, --force', 'replace refs that differ')
+    .option('--no-cache', 'move the git refs only, not the cached outputs')
+    .option('-r, --remote <name>', 'the data remote (default: core.remote)')
+    .option('-j, --jobs <n>', 'objects copied at once (default: 4)', positiveInteger)
     .action(
       action(
         async (
           ctx,
           remote: string,
           names: string[],
-          opts: { allBaselines?: boolean; force?: boolean },
+          opts: {
+            allBaselines?: boolean;
+            force?: boolean;
+            cache: boolean;
+            remote?: string;
+            jobs?: number;
+          },
         ) => {
           const { expPush, expPull } = await import('../commands/exp.js');
-          const o = { names, all: opts.allBaselines === true, force: opts.force === true };
-          const refs =
-            verb === 'push' ? await expPush(ctx, remote, o) : await expPull(ctx, remote, o);
-          const done = verb === 'push' ? 'Pushed' : 'Pulled';
-          return {
-            json: refs,
-            text:
-              refs.length === 0
-                ? 'No experiments to transfer.'
-                : `${done} ${String(refs.length)} experiment${refs.length === 1 ? '' : 's'} (git refs only: cached outputs are not transferred).`,
+          const { formatExpSync } = await import('./exp.js');
+          const o = {
+            names,
+            all: opts.allBaselines === true,
+            force: opts.force === true,
+            cache: opts.cache,
+            ...(opts.remote === undefined ? {} : { remote: opts.remote }),
+            ...(opts.jobs === undefined ? {} : { jobs: opts.jobs }),
           };
+          const result =
+            verb === 'push' ? await expPush(ctx, remote, o) : await expPull(ctx, remote, o);
+          return { json: result, text: formatExpSync(verb, result) };
         },
       ),
     );

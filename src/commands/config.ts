@@ -2,7 +2,9 @@
 import path from 'node:path';
 import {
   configPath,
+  configKeys,
   formatConfigValue,
+  keySpec,
   KEYS,
   loadConfig,
   setConfigValue,
@@ -27,7 +29,7 @@ export interface ConfigEntry {
 
 export async function configList(ctx: CommandContext): Promise<ConfigEntry[]> {
   const { config, origins } = await loadConfig(cairnDirOf(ctx), ctx);
-  return Object.keys(KEYS).flatMap((key) => {
+  return configKeys(config).flatMap((key) => {
     const value = formatConfigValue(key, config);
     if (value === undefined) return [];
     const source = origins.get(key) ?? { level: 'default' as const, origin: 'built-in default' };
@@ -36,9 +38,9 @@ export async function configList(ctx: CommandContext): Promise<ConfigEntry[]> {
 }
 
 export async function configGet(ctx: CommandContext, key: string): Promise<ConfigEntry> {
-  if (!(key in KEYS)) {
+  if (keySpec(key) === undefined) {
     throw new CairnError('config-unknown-key', `Unknown configuration key '${key}'`, {
-      hint: `Known keys: ${Object.keys(KEYS).join(', ')}.`,
+      hint: `Known keys: ${Object.keys(KEYS).join(', ')}, remote.<name>.`,
     });
   }
   const entry = (await configList(ctx)).find((e) => e.key === key);

@@ -14,7 +14,15 @@ import {
 } from '../exp/manage.js';
 import { listExpRefs, resolveCommit, type ExpRef } from '../exp/refs.js';
 import { collectExperiments, type ShowData, type ShowSelection } from '../exp/show.js';
-import { pullExperiments, pushExperiments, type SyncSelection } from '../exp/sync.js';
+import {
+  pullExperiments,
+  pushExperiments,
+  type DataSync,
+  type SyncResult,
+  type SyncSelection,
+} from '../exp/sync.js';
+import { cacheLayout } from '../data/cache.js';
+import { resolveDataRemote } from '../data/remote.js';
 import {
   headCommit,
   prepareExperiments,
@@ -259,6 +267,12 @@ export interface ExpSyncOptions {
   names: readonly string[];
   all: boolean;
   force: boolean;
+  /** false: the git refs only (`--no-cache`) */
+  cache: boolean;
+  /** the data remote (`-r`); default `core.remote` */
+  remote?: string;
+  /** objects copied at once (`-j`) */
+  jobs?: number;
 }
 
 async function syncSelection(r: ExpRepo, o: ExpSyncOptions): Promise<SyncSelection> {
@@ -266,22 +280,47 @@ async function syncSelection(r: ExpRepo, o: ExpSyncOptions): Promise<SyncSelecti
   return { names: o.names, all: o.all, baseline, force: o.force };
 }
 
-/** Pushes experiment refs (HEAD's by default) to a git remote; returns the refs pushed. */
+/** The data remote and cache of a sync, checked before anything moves; none with --no-cache. */
+async function dataSync(ctx: CommandContext, o: ExpSyncOptions): Promise<DataSync | undefined> {
+  if (!o.cache) return undefined;
+  const repo = await openRepo(ctx.cwd, ctx.env);
+  return {
+    remote: resolveDataRemote(repo.config, o.remote),
+    cache: cacheLayout(repo.config.cache.dir, repo.config.cache.shared, repo.directIo),
+    jobs: o.jobs ?? 4,
+  };
+}
+
+/**
+ * Pushes experiments (HEAD's by default): their cache objects to the data remote, then their
+ * refs to the git remote.
+ */
 export async function expPush(
   ctx: CommandContext,
   remote: string,
   o: ExpSyncOptions,
-): Promise<string[]> {
+): Promise<SyncResult> {
   const r = await expRepo(ctx);
-  return pushExperiments(r, remote, await listExpRefs(r.root, r.env), await syncSelection(r, o));
+  const data = await dataSync(ctx, o);
+  return pushExperiments(
+    r,
+    remote,
+    await listExpRefs(r.root, r.env),
+    await syncSelection(r, o),
+    data,
+  );
 }
 
-/** Fetches experiment refs (HEAD's by default) from a git remote; returns the refs fetched. */
+/**
+ * Pulls experiments (HEAD's by default): their commits from the git remote, the cache objects
+ * those commits refer to from the data remote, then their refs.
+ */
 export async function expPull(
   ctx: CommandContext,
   remote: string,
   o: ExpSyncOptions,
-): Promise<string[]> {
+): Promise<SyncResult> {
   const r = await expRepo(ctx);
-  return pullExperiments(r, remote, await syncSelection(r, o));
+  const data = await dataSync(ctx, o);
+  return pullExperiments(r, remote, await syncSelection(r, o), data);
 }

@@ -100,4 +100,33 @@ describe('layered configuration', () => {
     await setConfigValue(file, 'core.lock_timeout', undefined);
     expect(fs.readFileSync(file, 'utf8')).toBe('# team settings\ncache:\n  type: hardlink\n');
   });
+
+  it('keeps data remotes by name: paths resolved against their file, file:// as a path, other URLs as written', async () => {
+    const file = path.join(cairnDir, 'config.yaml');
+    fs.writeFileSync(file, '# as cairn init writes it\n');
+    await setConfigValue(file, 'remote.storage', '../../remote-store');
+    await setConfigValue(file, 'remote.shared', 'file:///mnt/dvc%20store');
+    await setConfigValue(file, 'remote.cloud', 's3://bucket/path');
+    await setConfigValue(file, 'core.remote', 'storage');
+    const { config, origins } = await loadConfig(cairnDir, { env, cwd: dir });
+    expect(config.remote).toEqual({
+      storage: path.join(dir, 'remote-store'),
+      shared: '/mnt/dvc store',
+      cloud: 's3://bucket/path',
+    });
+    expect(config.core.remote).toBe('storage');
+    expect(origins.get('remote.storage')?.level).toBe('repo');
+    expect(fs.readFileSync(file, 'utf8')).toContain('remote:\n  storage: ../../remote-store\n');
+  });
+
+  it('refuses a data remote name that cannot be a key, and a remote key with more parts', async () => {
+    const file = path.join(cairnDir, 'config.yaml');
+    await expect(setConfigValue(file, 'remote.my.store', '/x')).rejects.toThrow(
+      /Unknown configuration key 'remote.my.store'/,
+    );
+    await expect(setConfigValue(file, 'core.remote', 'a b')).rejects.toThrow(
+      /'a b' is not a remote name/,
+    );
+    expect(fs.existsSync(file)).toBe(false);
+  });
 });

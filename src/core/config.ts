@@ -6,6 +6,7 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Document, LineCounter } from 'yaml';
 import { isMap, newLineCounter, parseDocument, yamlLib } from './yaml-lib.js';
 import { CairnError, ManifestError, errnoCode } from './errors.js';
@@ -22,6 +23,8 @@ export interface Config {
     lock_timeout: number;
     /** worker threads used for hashing; default: available cores */
     checksum_jobs: number;
+    /** the data remote `exp push`/`exp pull` use when `-r` names none */
+    remote: string | undefined;
   };
   cache: {
     /** absolute path of the object cache */
@@ -31,6 +34,12 @@ export interface Config {
     /** 'group' makes cache files group-writable, as DVC's cache.shared */
     shared: 'group' | undefined;
   };
+  /**
+   * Data remotes by name (`remote.<name>: <url>`): where cache objects are pushed to and pulled
+   * from. A path (relative to the config file's folder) or a `file://` URL; other schemes are
+   * kept as written and refused when used.
+   */
+  remote: Record<string, string>;
 }
 
 export type ConfigLevel = 'global' | 'repo' | 'local';
@@ -73,6 +82,18 @@ function parseLinkTypes(raw: unknown): LinkType[] {
   return types as LinkType[];
 }
 
+/** Data remote names: what DVC accepts in `dvc remote add NAME`, without dots (our key separator). */
+const REMOTE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+
+/** A data remote's location: other schemes as written, paths resolved, `file://` as a path. */
+function parseRemoteUrl(raw: unknown, baseDir: string): string {
+  const text = String(raw).trim();
+  if (text === '') throw new Error('expected a folder path or a URL');
+  if (text.startsWith('file://')) return fileURLToPath(text);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+  return path.resolve(baseDir, text);
+}
+
 export const KEYS: Readonly<Record<string, KeySpec>> = {
   'core.no_scm': { description: 'do not use git', parse: parseBool, format: String },
   'core.lock_timeout': {
@@ -83,6 +104,15 @@ export const KEYS: Readonly<Record<string, KeySpec>> = {
   'core.checksum_jobs': {
     description: 'hashing threads',
     parse: (raw) => Math.max(1, parsePositive(raw, true)),
+    format: String,
+  },
+  'core.remote': {
+    description: 'the default data remote (a name under remote.*)',
+    parse: (raw) => {
+      const name = String(raw).trim();
+      if (!REMOTE_NAME.test(name)) throw new Error(`'${name}' is not a remote name`);
+      return name;
+    },
     format: String,
   },
   'cache.dir': {
@@ -105,10 +135,42 @@ export const KEYS: Readonly<Record<string, KeySpec>> = {
   },
 };
 
+const REMOTE_SPEC: KeySpec = {
+  description: 'a data remote: a folder path or file:// URL',
+  parse: parseRemoteUrl,
+  format: String,
+};
+
+/** The spec of a key: one of {@link KEYS}, or `remote.<name>` for any valid name. */
+export function keySpec(key: string): KeySpec | undefined {
+  const fixed = KEYS[key];
+  if (fixed !== undefined) return fixed;
+  const [section, name, ...rest] = key.split('.');
+  return section === 'remote' && rest.length === 0 && name !== undefined && REMOTE_NAME.test(name)
+    ? REMOTE_SPEC
+    : undefined;
+}
+
+/** Every key that has a value in `config`, in table order, data remotes last. */
+export function configKeys(config: Config): string[] {
+  return [...Object.keys(KEYS), ...Object.keys(config.remote).map((n) => `remote.${n}`)];
+}
+
+/** What an unknown key's error lists. */
+function knownKeysText(): string {
+  return `${Object.keys(KEYS).join(', ')}, remote.<name>`;
+}
+
 export function defaultConfig(cairnDir: string): Config {
   return {
-    core: { no_scm: false, lock_timeout: 60, checksum_jobs: os.availableParallelism() },
+    core: {
+      no_scm: false,
+      lock_timeout: 60,
+      checksum_jobs: os.availableParallelism(),
+      remote: undefined,
+    },
     cache: { dir: path.join(cairnDir, 'cache'), type: ['reflink', 'copy'], shared: undefined },
+    remote: {},
   };
 }
 
@@ -194,9 +256,9 @@ function applyKey(
   baseDir: string,
   fail: (message: string) => never,
 ): void {
-  const spec = KEYS[key];
+  const spec = keySpec(key);
   if (spec === undefined)
-    fail(`unknown configuration key '${key}'; known keys: ${Object.keys(KEYS).join(', ')}`);
+    fail(`unknown configuration key '${key}'; known keys: ${knownKeysText()}`);
   let value: unknown;
   try {
     value = spec.parse(raw, baseDir);
@@ -285,10 +347,10 @@ export async function setConfigValue(
   key: string,
   raw: string | undefined,
 ): Promise<void> {
-  const spec = KEYS[key];
+  const spec = keySpec(key);
   if (spec === undefined) {
     throw new CairnError('config-unknown-key', `Unknown configuration key '${key}'`, {
-      hint: `Known keys: ${Object.keys(KEYS).join(', ')}.`,
+      hint: `Known keys: ${knownKeysText()}.`,
     });
   }
   if (raw !== undefined) {
@@ -342,7 +404,7 @@ export function formatConfigValue(key: string, config: Config): string | undefin
   const [section = '', name = ''] = key.split('.');
   const value = (config as unknown as Record<string, Record<string, unknown>>)[section]?.[name];
   if (value === undefined) return undefined;
-  const spec = KEYS[key];
+  const spec = keySpec(key);
   if (spec === undefined) throw new Error(`Internal error: no config key ${key}`);
   return spec.format(value);
 }

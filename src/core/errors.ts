@@ -55,6 +55,12 @@ export type ErrorCode =
   | 'symlink-loop'
   | 'unknown-target'
   | 'unsupported-file'
+  // Data remotes (cache objects pushed and pulled: exp push/pull)
+  | 'data-remote-unset'
+  | 'data-remote-unknown'
+  | 'data-remote-unsupported'
+  | 'object-missing'
+  | 'git-remote-unknown'
   // Pipelines
   | 'dvcfile-in-output'
   | 'output-duplicated'

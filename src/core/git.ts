@@ -10,6 +10,8 @@ const execFileP = promisify(execFile);
 export interface GitOptions {
   /** the environment git runs in (default: this process's; experiments add GIT_INDEX_FILE) */
   env?: NodeJS.ProcessEnv;
+  /** written to git's standard input (`update-ref --stdin` transactions) */
+  input?: string;
 }
 
 /** Runs git in `cwd`; a failure is a `git-failed` CairnError quoting git's last error line. */
@@ -19,11 +21,13 @@ export async function git(
   o: GitOptions = {},
 ): Promise<string> {
   try {
-    const { stdout } = await execFileP('git', args, {
+    const run = execFileP('git', args, {
       cwd,
       env: o.env ?? process.env,
       maxBuffer: 1024 * 1024 * 1024,
     });
+    run.child.stdin?.end(o.input);
+    const { stdout } = await run;
     return stdout;
   } catch (error) {
     const e = error as { stderr?: string; message: string };
