@@ -126,8 +126,13 @@ describe('exposition parsing', () => {
       'x_total{path="C:\\\\dir",msg="say \\"hi\\"\\n",empty=""} 3 1700000000000',
       'y NaN',
       'z{le="+Inf",} -Inf',
+      // prom-client's spelling of NaN; Prometheus (Go's ParseFloat) takes any case.
+      'nodejs_eventloop_lag_mean_seconds Nan',
+      'w +inf',
     ].join('\n');
-    const [x, y, z] = parseExposition(text, 'http://w/metrics');
+    const [x, y, z, lag, w] = parseExposition(text, 'http://w/metrics');
+    expect(lag?.value).toBeNaN();
+    expect(w?.value).toBe(Infinity);
     expect(x).toEqual({
       name: 'x_total',
       labels: { path: 'C:\\dir', msg: 'say "hi"\n', empty: '' },

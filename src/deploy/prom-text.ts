@@ -15,21 +15,20 @@ export interface Sample {
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*/;
 
+/**
+ * A sample value as Prometheus reads it: Go's ParseFloat, so `NaN`, `Inf` and `Infinity` in any
+ * case with an optional sign. prom-client writes NaN as `Nan` (an event-loop gauge with no
+ * sample since the last scrape), which Prometheus accepts and so must we.
+ */
 export function parseFloatValue(text: string): number {
-  switch (text) {
-    case '+Inf':
-    case 'Inf':
-      return Number.POSITIVE_INFINITY;
-    case '-Inf':
-      return Number.NEGATIVE_INFINITY;
-    case 'NaN':
-      return Number.NaN;
-    default: {
-      const value = Number(text);
-      if (text.trim() === '' || Number.isNaN(value)) throw new Error(`'${text}' is not a number`);
-      return value;
-    }
+  const special = /^([+-]?)(inf|infinity|nan)$/i.exec(text);
+  if (special !== null) {
+    if (special[2]?.toLowerCase() === 'nan') return Number.NaN;
+    return special[1] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   }
+  const value = Number(text);
+  if (text.trim() === '' || Number.isNaN(value)) throw new Error(`'${text}' is not a number`);
+  return value;
 }
 
 /** All samples of `text`; `source` (a URL) names where a malformed line came from. */
