@@ -32,7 +32,10 @@ const program = new Command('cairn')
   .option('--json', 'machine-readable output')
   .option('-q, --quiet', 'print only errors')
   .showSuggestionAfterError()
-  .configureHelp({ sortSubcommands: false });
+  .configureHelp({ sortSubcommands: false })
+  // Set before any command is declared, as commands copy it when created: commander has printed
+  // its own message for a usage error of any command (exit 2); help and version exit 0.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
 // In the order `cairn --help` lists them.
 for (const register of [
@@ -51,10 +54,5 @@ for (const register of [
   registerServe, // serve
 ])
   register(program);
-
-program.exitOverride((error) => {
-  // commander has printed its own message for usage errors; help and version exit 0.
-  process.exit(error.exitCode === 0 ? 0 : 2);
-});
 
 await program.parseAsync(process.argv);
