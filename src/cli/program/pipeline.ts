@@ -3,20 +3,13 @@ import os from 'node:os';
 import { Option, type Command } from 'commander';
 import { positiveInteger } from '../registry-flags.js';
 import { action } from './action.js';
+import type { ReproOptions } from '../../commands/pipeline.js';
 
-interface ReproFlags {
-  force?: boolean;
+/** repro's flags as commander names them: `--single-item`, and `--no-commit` sets `commit`. */
+interface ReproFlags extends Omit<ReproOptions, 'single' | 'noCommit' | 'noRunCache'> {
   singleItem?: boolean;
-  downstream?: boolean;
-  forceDownstream?: boolean;
-  pipeline?: boolean;
-  allPipelines?: boolean;
-  keepGoing?: boolean;
-  dry?: boolean;
-  allowMissing?: boolean;
   commit: boolean;
   runCache: boolean;
-  jobs?: number;
 }
 
 export function register(program: Command): void {

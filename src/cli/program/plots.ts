@@ -2,18 +2,14 @@
 import type { Command } from 'commander';
 import { action, type GlobalFlags } from './action.js';
 import type { CommandContext } from '../../commands/context.js';
+import type { PlotOverrides } from '../../metrics/plot-defs.js';
 
-interface PlotsFlags {
+/** The plot overrides as commander names them (`--no-header` sets `header`), and the outputs. */
+interface PlotsFlags extends Omit<PlotOverrides, 'noHeader'> {
   out?: string;
   html?: boolean;
   svg?: boolean;
   png?: boolean;
-  template?: string;
-  x?: string;
-  y?: string;
-  title?: string;
-  xLabel?: string;
-  yLabel?: string;
   header: boolean;
   targets?: string[];
 }
