@@ -91,7 +91,7 @@ describe('cairn ci init', () => {
   it('refuses an unknown forge and a folder outside git', async () => {
     await using sb = await createSandbox();
     const unknown = await sb.cairn(['ci', 'init', 'bitbucket']);
-    expect(unknown.code).not.toBe(0);
+    expect(unknown.code).toBe(2); // a usage error
     expect(unknown.stderr).toContain('Allowed choices are github, gitlab');
     await using plain = await createSandbox({ git: false });
     const noGit = await plain.cairn(['ci', 'init', 'github']);
