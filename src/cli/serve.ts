@@ -51,7 +51,9 @@ export async function runServe(
   done: () => void,
 ): Promise<number> {
   try {
-    const { serve } = await import('../commands/serve.js');
+    const { serve, prefetchSources } = await import('../commands/serve.js');
+    // The models are read while pino, prom-client and the server's modules load.
+    const prefetched = prefetchSources(ctx, flags, sources);
     const { parseDuration } = await import('../core/duration.js');
     const { createLogger } = await import('../serve/logger.js');
     const logger = createLogger({ base: { component: 'serve' } });
@@ -67,6 +69,7 @@ export async function runServe(
     const handle = await serve(ctx, {
       ...flags,
       sources,
+      prefetched,
       logger,
       onError: (error) => {
         logger.error({ err: error }, 'internal error');

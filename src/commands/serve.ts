@@ -19,7 +19,7 @@ import { inferenceBackend } from '../serve/backend.js';
 import { createApp } from '../serve/http.js';
 import { ServingObserver } from '../serve/instrument.js';
 import type { Logger } from '../serve/logger.js';
-import { ServingMetrics } from '../serve/metrics.js';
+import type { ServingMetrics } from '../serve/metrics.js';
 import { PredictionLog } from '../serve/prediction-log.js';
 import type { ReloadResult } from '../serve/reload.js';
 import { TrafficRouter } from '../serve/traffic.js';
@@ -28,7 +28,13 @@ import { createOnnxRuntime, preloadOnnxRuntime } from '../serve/onnx-runtime.js'
 import { ModelRepository } from '../serve/repository.js';
 import type { Route } from '../serve/routes.js';
 import { startServer, type DrainResult } from '../serve/server.js';
-import { openVerified, resolveSource, splitNamed, type ModelKitAccess } from '../serve/source.js';
+import {
+  openVerified,
+  resolveSource,
+  splitNamed,
+  type ModelKitAccess,
+  type ResolvedSource,
+} from '../serve/source.js';
 import type { ServedVersion } from '../serve/types.js';
 
 export interface ServeOptions extends RemoteFlags {
@@ -52,6 +58,8 @@ export interface ServeOptions extends RemoteFlags {
   /** where prediction logs go, one folder per model version; default .cairn/predictions */
   logDir?: string;
   logger?: Logger;
+  /** `prefetchSources` of the same `sources`, started before the caller loaded its modules */
+  prefetched?: readonly Prefetched[];
 }
 
 export interface ServedModel {
@@ -115,8 +123,37 @@ function modelKitAccess(ctx: CommandContext, o: RemoteFlags): ModelKitAccess {
 /** `sha256:abc` as a folder name. */
 const folderOf = (version: string): string => version.replace(/[^A-Za-z0-9._-]/g, '-');
 
+/** A source being resolved, and when that began (its load time counts from there). */
+export interface Prefetched {
+  readonly started: number;
+  readonly source: Promise<ResolvedSource>;
+}
+
+/**
+ * Starts resolving and reading each SOURCE (a 10 MB model is ~40 ms of reading and page faults
+ * here) so that it overlaps loading the server's modules; `serve` takes the promises back as
+ * `prefetched`. A failure surfaces when `serve` reaches that source, in order.
+ */
+export function prefetchSources(
+  ctx: CommandContext,
+  o: RemoteFlags,
+  sources: readonly string[],
+): Prefetched[] {
+  const access = modelKitAccess(ctx, o);
+  return sources.map((arg) => {
+    const started = performance.now();
+    const source = resolveSource(access, arg);
+    source.catch(() => undefined); // awaited (and reported) by serve
+    return { started, source };
+  });
+}
+
 export async function serve(ctx: CommandContext, o: ServeOptions): Promise<ServeHandle> {
   const access = modelKitAccess(ctx, o);
+  const prefetched =
+    o.prefetched?.length === o.sources.length ? o.prefetched : prefetchSources(ctx, o, o.sources);
+  // prom-client loads while the sources are read.
+  const { ServingMetrics } = await import('../serve/metrics.js');
   // The config parser (zod, three quarters of a megabyte of bundle) loads only for --config.
   const config: ServeConfig | undefined =
     o.config === undefined
@@ -158,9 +195,9 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
     );
   };
   const origins = new Map<string, string>();
-  const load = async (arg: string): Promise<ServedVersion> => {
-    const started = performance.now();
-    const source = await resolveSource(access, arg);
+  const load = async (arg: string, pending?: Prefetched): Promise<ServedVersion> => {
+    const started = pending?.started ?? performance.now();
+    const source = await (pending?.source ?? resolveSource(access, arg));
     const { runtime, digest } = await openVerified(source, () =>
       createOnnxRuntime({
         bytes: source.bytes,
@@ -210,8 +247,8 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
     }
     const fromConfig = new Set(config?.models.map((m) => m.name));
     // One at a time: each session already uses every core.
-    for (const arg of o.sources) {
-      const served = await load(arg);
+    for (const [i, arg] of o.sources.entries()) {
+      const served = await load(arg, prefetched[i]);
       if (fromConfig.has(served.model)) {
         await served.runtime.close();
         throw new CairnError(
