@@ -29,15 +29,22 @@ export interface CommitRequest {
   env: NodeJS.ProcessEnv;
 }
 
-/** Writes the commit and then the ref; returns the commit id. */
-export async function commitExperiment(r: CommitRequest): Promise<string> {
-  const commit = (
+/** The experiment's commit object (no ref yet): parent the baseline, DVC's message. */
+export async function writeExperimentCommit(
+  r: Pick<CommitRequest, 'tree' | 'baseline' | 'hash' | 'cwd' | 'env'>,
+): Promise<string> {
+  return (
     await git(
       r.cwd,
       ['commit-tree', r.tree, '-p', r.baseline, '-m', `dvc: commit experiment ${r.hash}`],
       { env: r.env },
     )
   ).trim();
+}
+
+/** Writes the commit and then the ref; returns the commit id. */
+export async function commitExperiment(r: CommitRequest): Promise<string> {
+  const commit = await writeExperimentCommit(r);
   try {
     // An empty old value makes git refuse when the ref already exists (two runs, one name).
     await git(r.cwd, ['update-ref', r.ref, commit, ...(r.force ? [] : [''])], { env: r.env });

@@ -23,6 +23,11 @@ export interface PipelineRunOptions {
   /** -f: run every planned stage */
   force: boolean;
   noRunCache: boolean;
+  /**
+   * Awaited once the folder is ready (data checked out, pipeline loaded and planned), before
+   * the first stage: the queue waits there for a free slot, so this part overlaps other runs.
+   */
+  ready?: () => Promise<void>;
 }
 
 export async function runPipelineIn(o: PipelineRunOptions): Promise<ReproResult> {
@@ -40,6 +45,7 @@ export async function runPipelineIn(o: PipelineRunOptions): Promise<ReproResult>
       pipeline: false,
       allPipelines: false,
     });
+    await o.ready?.();
     const executor = new Executor(ws, project.graph, {
       cwd: repo.root,
       env: o.env,
