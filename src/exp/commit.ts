@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import { git } from '../core/git.js';
+import { gitChain } from './git-chain.js';
 
 /** sha256 of the run's dvc.lock: the experiment's identity in its commit message. */
 export function experimentHash(dir: string): string {
@@ -45,6 +46,15 @@ export async function writeExperimentCommit(
 /** Writes the commit and then the ref; returns the commit id. */
 export async function commitExperiment(r: CommitRequest): Promise<string> {
   const commit = await writeExperimentCommit(r);
+  await writeExperimentRef({ ...r, commit });
+  return commit;
+}
+
+/** The experiment's ref, set to its commit (refused when it exists, unless `force`). */
+export async function writeExperimentRef(
+  r: Pick<CommitRequest, 'ref' | 'force' | 'cwd' | 'env'> & { commit: string },
+): Promise<void> {
+  const { commit } = r;
   try {
     // An empty old value makes git refuse when the ref already exists (two runs, one name).
     await git(r.cwd, ['update-ref', r.ref, commit, ...(r.force ? [] : [''])], { env: r.env });
@@ -54,12 +64,20 @@ export async function commitExperiment(r: CommitRequest): Promise<string> {
       cause: error,
     });
   }
-  return commit;
 }
 
-/** The tree of everything `git add -A` sees in a worktree (its own index, not the user's). */
-export async function worktreeTree(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
+/**
+ * The experiment's commit object (no ref yet) of everything `git add -A` sees in a temp
+ * worktree (its own index, not the user's): add, write-tree and commit-tree from one process
+ * start. Returns the commit id.
+ */
+export async function commitWorktree(
+  dir: string,
+  baseline: string,
+  hash: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
   // Stage logs are the run's own, not the experiment's content.
-  await git(dir, ['add', '-A', '--', '.', ':(exclude).cairn/logs'], { env });
-  return (await git(dir, ['write-tree'], { env })).trim();
+  const script = `git add -A -- . ':(exclude).cairn/logs' && tree=$(git write-tree) && git commit-tree "$tree" -p "$1" -m "$2"`;
+  return (await gitChain(dir, env, script, [baseline, `dvc: commit experiment ${hash}`])).trim();
 }

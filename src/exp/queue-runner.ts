@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import { CairnError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
-import { experimentHash, worktreeTree, writeExperimentCommit } from './commit.js';
+import { commitWorktree, experimentHash } from './commit.js';
 import { openEntryLog } from './entry-log.js';
 import { applyAssignments } from './params-edit.js';
 import { runPipelineIn } from './pipeline-run.js';
@@ -22,6 +22,7 @@ import {
   listQueue,
   logPath,
   move,
+  moveCommands,
   pidPath,
   queueDir,
   type QueueEntry,
@@ -29,7 +30,7 @@ import {
 import { expRefName } from './refs.js';
 import type { ExperimentResult, ExpRepo } from './run.js';
 import { stopProcessesIn } from './stop.js';
-import { updateRefs } from './transaction.js';
+import { RefSession } from './transaction.js';
 import { WorktreePool, type PooledWorktree } from './worktree-pool.js';
 import { sweepStale } from './worktree.js';
 
@@ -95,6 +96,8 @@ class KillWatch {
 
 interface Runner {
   r: ExpRepo;
+  /** claims, experiment refs, failures: one git for all */
+  refs: RefSession;
   pool: WorktreePool;
   /** pipelines at once */
   slots: Slots;
@@ -136,8 +139,7 @@ async function runClaimed(
   };
   let done = false;
   try {
-    // The queue commit stands for its tree; HEAD is the baseline, as for `exp run`.
-    wt = await q.pool.acquire(e.baseline, e.commit);
+    wt = await q.pool.acquire(e.baseline, e.tree);
     const edit = applyAssignments(wt.dir, e.assignments);
     for (const key of edit.added)
       sink({ type: 'warning', message: `${key} was not in the params file: added it` });
@@ -173,15 +175,9 @@ async function runClaimed(
       stages: repro.stages,
     };
     if (repro.failed || at.stopped) return { ...base, failed: true, ms: Date.now() - started };
-    const commit = await writeExperimentCommit({
-      tree: await worktreeTree(wt.dir, r.env),
-      baseline: e.baseline,
-      hash: experimentHash(wt.dir),
-      cwd: r.root,
-      env: r.env,
-    });
+    const commit = await commitWorktree(wt.dir, e.baseline, experimentHash(wt.dir), r.env);
     // The experiment ref appears exactly when the entry leaves the queue.
-    const finished = await updateRefs(r.root, r.env, [
+    const finished = await q.refs.apply([
       `create ${ref} ${commit}`,
       `delete ${RUNNING}${e.id} ${e.commit}`,
     ]);
@@ -195,7 +191,7 @@ async function runClaimed(
     giveSlot();
     unwatch();
     r.signal?.removeEventListener('abort', stop);
-    if (!done) await move(r, e.id, e.commit, RUNNING, FAILED);
+    if (!done) await q.refs.apply(moveCommands(e.id, e.commit, RUNNING, FAILED));
     await Promise.all([
       fsp.rm(pidPath(r, e.id), { force: true }),
       fsp.rm(killPath(r, e.id), { force: true }),
@@ -258,6 +254,7 @@ export async function startQueue(r: ExpRepo, jobs: number): Promise<QueueStartRe
   );
   const q: Runner = {
     r,
+    refs: new RefSession(r.root, r.env),
     pool: new WorktreePool(r.root, r.tmpDir, r.env),
     slots: new Slots(jobs),
     kills: new KillWatch(r),
@@ -279,7 +276,7 @@ export async function startQueue(r: ExpRepo, jobs: number): Promise<QueueStartRe
         if (next === undefined) break;
       }
       const e = next;
-      if (!(await move(r, e.id, e.commit, QUEUE, RUNNING))) {
+      if (!(await q.refs.apply(moveCommands(e.id, e.commit, QUEUE, RUNNING))).ok) {
         ahead.give(); // another runner took it
         continue;
       }
@@ -296,7 +293,7 @@ export async function startQueue(r: ExpRepo, jobs: number): Promise<QueueStartRe
   } finally {
     await Promise.allSettled(running);
     q.kills.stop();
-    await q.pool.dispose();
+    await Promise.all([q.pool.dispose(), q.refs.close()]);
   }
   return result;
 }
@@ -314,6 +311,7 @@ export async function runEntry(r: ExpRepo, id: string, jobs: number): Promise<Ex
   await fsp.writeFile(pidPath(r, id), `${String(process.pid)}\n`);
   const q: Runner = {
     r,
+    refs: new RefSession(r.root, r.env),
     pool: new WorktreePool(r.root, r.tmpDir, r.env),
     slots: new Slots(1),
     kills: new KillWatch(r),
@@ -323,6 +321,6 @@ export async function runEntry(r: ExpRepo, id: string, jobs: number): Promise<Ex
     return await runClaimed(q, e, r.sink, () => undefined);
   } finally {
     q.kills.stop();
-    await q.pool.dispose();
+    await Promise.all([q.pool.dispose(), q.refs.close()]);
   }
 }

@@ -31,6 +31,8 @@ export interface QueueEntry {
   baseline: string;
   /** the queue commit */
   commit: string;
+  /** its tree: the workspace snapshot the experiment starts from */
+  tree: string;
   assignments: Assignment[];
   targets: string[];
   /** `killed`: marked running, but its process is gone */
@@ -96,6 +98,7 @@ export async function enqueue(r: ExpRepo, exps: readonly PreparedExp[]): Promise
         name: e.name,
         baseline: e.baseline,
         commit,
+        tree: e.tree,
         assignments: e.assignments,
         targets: e.targets,
         state: 'queued',
@@ -120,15 +123,21 @@ export async function listQueue(r: ExpRepo): Promise<QueueEntry[]> {
     r.root,
     [
       'for-each-ref',
-      '--format=%(refname)%00%(objectname)%00%(parent)%00%(contents:subject)',
+      '--format=%(refname)%00%(objectname)%00%(tree)%00%(parent)%00%(contents:subject)',
       'refs/cairn/',
     ],
     { env: r.env },
   );
   const entries: QueueEntry[] = [];
   for (const line of out.split('\n')) {
-    const [ref, commit, parent, subject] = line.split('\0');
-    if (ref === undefined || commit === undefined || parent === undefined || subject === undefined)
+    const [ref, commit, tree, parent, subject] = line.split('\0');
+    if (
+      ref === undefined ||
+      commit === undefined ||
+      tree === undefined ||
+      parent === undefined ||
+      subject === undefined
+    )
       continue;
     const prefix = [QUEUE, RUNNING, FAILED].find((p) => ref.startsWith(p));
     if (prefix === undefined) continue;
@@ -147,6 +156,7 @@ export async function listQueue(r: ExpRepo): Promise<QueueEntry[]> {
       name: message.name,
       baseline: parent,
       commit,
+      tree,
       assignments: message.assignments,
       targets: message.targets,
       state,
@@ -154,6 +164,19 @@ export async function listQueue(r: ExpRepo): Promise<QueueEntry[]> {
     });
   }
   return entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The ref transaction that moves an entry from one namespace to another (or drops it). */
+export function moveCommands(
+  id: string,
+  commit: string,
+  from: string,
+  to: string | undefined,
+): string[] {
+  return [
+    ...(to === undefined ? [] : [`create ${to}${id} ${commit}`]),
+    `delete ${from}${id} ${commit}`,
+  ];
 }
 
 /** Moves an entry between namespaces atomically; false when another process moved it first. */
@@ -164,11 +187,7 @@ export async function move(
   from: string,
   to: string | undefined,
 ): Promise<boolean> {
-  const moved = await updateRefs(r.root, r.env, [
-    ...(to === undefined ? [] : [`create ${to}${id} ${commit}`]),
-    `delete ${from}${id} ${commit}`,
-  ]);
-  return moved.ok;
+  return (await updateRefs(r.root, r.env, moveCommands(id, commit, from, to))).ok;
 }
 
 /** Removes queued or failed entries by id or name; returns the ids removed. */

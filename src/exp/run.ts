@@ -5,7 +5,7 @@
 import type { EventSink } from '../core/events.js';
 import { CairnError } from '../core/errors.js';
 import type { StageResult } from '../pipeline/executor.js';
-import { commitExperiment, experimentHash, worktreeTree } from './commit.js';
+import { commitExperiment, commitWorktree, experimentHash, writeExperimentRef } from './commit.js';
 import { git } from '../core/git.js';
 import { generateName } from './names.js';
 import type { Assignment } from './overrides.js';
@@ -159,18 +159,16 @@ export async function runPrepared(
       stages: repro.stages,
     };
     if (repro.failed) return { ...base, failed: true, ms: Date.now() - started };
-    const tree = s.temp
-      ? await worktreeTree(dir, r.env)
-      : await snapshotWorkspace(r.root, r.tmpDir, r.env);
-    const commit = await commitExperiment({
-      tree,
-      baseline: exp.baseline,
-      ref,
-      hash: experimentHash(dir),
-      force: s.force,
-      cwd: r.root,
-      env: r.env,
-    });
+    const hash = experimentHash(dir);
+    const settings = { baseline: exp.baseline, ref, hash, force: s.force, cwd: r.root, env: r.env };
+    let commit: string;
+    if (s.temp) {
+      commit = await commitWorktree(dir, exp.baseline, hash, r.env);
+      await writeExperimentRef({ ...settings, commit });
+    } else {
+      const tree = await snapshotWorkspace(r.root, r.tmpDir, r.env);
+      commit = await commitExperiment({ ...settings, tree });
+    }
     return { ...base, commit, failed: false, ms: Date.now() - started };
   } finally {
     if (s.temp) await removeWorktree(r.root, dir, r.env);

@@ -2,7 +2,9 @@
  * The queue runner's temp worktrees, reused from one experiment to the next: resetting one
  * costs a `read-tree` where a new one costs `worktree add`, `read-tree` and `worktree remove`.
  * They are named with this process's pid like any temp worktree, so if it dies they are swept
- * by the next run (worktree.ts).
+ * by the next run (worktree.ts). A folder is reused only for the same tree: what the pipeline
+ * code learnt of a folder's `.dvc` and `dvc.yaml` files (one `git ls-files` per folder and
+ * process, core/git.ts) stays true then.
  */
 import fsp from 'node:fs/promises';
 import { git } from '../core/git.js';
@@ -13,6 +15,8 @@ export interface PooledWorktree {
   readonly dir: string;
   /** the commit its HEAD is at */
   head: string;
+  /** the tree it was made from */
+  readonly tree: string;
 }
 
 export class WorktreePool {
@@ -29,9 +33,10 @@ export class WorktreePool {
     this.#env = env;
   }
 
-  /** A worktree holding `tree` (a tree or commit) with HEAD at `baseline`. */
+  /** A worktree holding `tree` with HEAD at `baseline`, as if new. */
   async acquire(baseline: string, tree: string): Promise<PooledWorktree> {
-    const wt = this.#idle.pop();
+    const same = this.#idle.findIndex((w) => w.tree === tree);
+    const [wt] = same < 0 ? [] : this.#idle.splice(same, 1);
     if (wt !== undefined) {
       try {
         wt.head = await resetWorktree(this.#root, wt.dir, wt.head, baseline, tree, this.#env);
@@ -41,9 +46,12 @@ export class WorktreePool {
         throw error;
       }
     }
+    // One made for another tree makes way, so the pool does not grow.
+    const other = this.#idle.shift();
+    if (other !== undefined) await this.discard(other);
     const dir = await createWorktree(this.#root, this.#tmpDir, baseline, tree, this.#env);
     this.#made.add(dir);
-    return { dir, head: baseline };
+    return { dir, head: baseline, tree };
   }
 
   /** Back to the pool, to be reset by the next `acquire`. */

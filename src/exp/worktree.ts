@@ -9,6 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { processAlive } from '../core/fs.js';
 import { git } from '../core/git.js';
+import { gitChain } from './git-chain.js';
 
 /** `.cairn/tmp/exps`: temp worktrees and indexes, named with their owner's pid. */
 export function expsTmpDir(tmpDir: string): string {
@@ -89,8 +90,12 @@ export async function createWorktree(
 ): Promise<string> {
   const dir = path.join(expsTmpDir(tmpDir), ownedName('wt'));
   await fsp.mkdir(path.dirname(dir), { recursive: true });
-  await git(root, ['worktree', 'add', '--detach', '--no-checkout', dir, baseline], { env });
-  await git(dir, ['read-tree', '--reset', '-u', tree], { env });
+  await gitChain(
+    root,
+    env,
+    'git worktree add --detach --no-checkout "$1" "$2" && cd "$1" && git read-tree --reset -u "$3"',
+    [dir, baseline, tree],
+  );
   await copySettings(root, dir);
   return dir;
 }
@@ -130,8 +135,14 @@ export async function resetWorktree(
       .filter((n) => n !== '.git')
       .map((n) => fsp.rm(path.join(dir, n), { recursive: true, force: true })),
   );
-  if (head !== baseline) await git(dir, ['update-ref', '--no-deref', 'HEAD', baseline], { env });
-  await git(dir, ['read-tree', '--reset', '-u', tree], { env });
+  if (head === baseline) await git(dir, ['read-tree', '--reset', '-u', tree], { env });
+  else
+    await gitChain(
+      dir,
+      env,
+      'git update-ref --no-deref HEAD "$1" && git read-tree --reset -u "$2"',
+      [baseline, tree],
+    );
   await copySettings(root, dir);
   return baseline;
 }
