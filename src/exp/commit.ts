@@ -35,11 +35,9 @@ export async function writeExperimentCommit(
   r: Pick<CommitRequest, 'tree' | 'baseline' | 'hash' | 'cwd' | 'env'>,
 ): Promise<string> {
   return (
-    await git(
-      r.cwd,
-      ['commit-tree', r.tree, '-p', r.baseline, '-m', `dvc: commit experiment ${r.hash}`],
-      { env: r.env },
-    )
+    await git(r.cwd, ['commit-tree', r.tree, '-p', r.baseline, '-m', experimentMessage(r.hash)], {
+      env: r.env,
+    })
   ).trim();
 }
 
@@ -77,7 +75,16 @@ export async function commitWorktree(
   hash: string,
   env: NodeJS.ProcessEnv,
 ): Promise<string> {
-  // Stage logs are the run's own, not the experiment's content.
-  const script = `git add -A -- . ':(exclude).cairn/logs' && tree=$(git write-tree) && git commit-tree "$tree" -p "$1" -m "$2"`;
-  return (await gitChain(dir, env, script, [baseline, `dvc: commit experiment ${hash}`])).trim();
+  return (await gitChain(dir, env, COMMIT_SCRIPT, [baseline, experimentMessage(hash)])).trim();
+}
+
+/**
+ * `sh` script: the commit of a worktree's files, parent `$1`, message `$2`; prints its id.
+ * Stage logs are the run's own, not the experiment's content.
+ */
+export const COMMIT_SCRIPT = `git add -A -- . ':(exclude).cairn/logs' && tree=$(git write-tree) && git commit-tree "$tree" -p "$1" -m "$2"`;
+
+/** DVC's message of an experiment commit. */
+export function experimentMessage(hash: string): string {
+  return `dvc: commit experiment ${hash}`;
 }

@@ -8,34 +8,52 @@
 import { execFile } from 'node:child_process';
 import { CairnError } from '../core/errors.js';
 
-/**
- * Runs `script` with `sh -c` in `cwd`, `args` as `$1`, `$2`…; returns its stdout. A failure is
- * a `git-failed` CairnError quoting the last error line, as core/git.ts's `git()` does.
- */
-export function gitChain(
+export interface ChainResult {
+  /** the script's exit status (1 when it could not start or ended by a signal) */
+  code: number;
+  stdout: string;
+  /** the last line of its stderr, or why it did not run */
+  error: string;
+}
+
+/** Runs `script` with `sh -c` in `cwd`, `args` as `$1`, `$2`…; never throws. */
+export function runChain(
   cwd: string,
   env: NodeJS.ProcessEnv,
   script: string,
   args: readonly string[],
-): Promise<string> {
-  return new Promise((resolve, reject) => {
+): Promise<ChainResult> {
+  return new Promise((resolve) => {
     execFile(
       '/bin/sh',
       ['-c', script, 'sh', ...args],
       { cwd, env, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
-        if (error === null) {
-          resolve(stdout);
-          return;
-        }
-        const last = (stderr || error.message).trim().split('\n').pop() ?? '';
-        reject(
-          new CairnError('git-failed', `git failed in ${cwd}: ${last}`, {
-            hint: 'Check that this is a git repository with at least one commit and a user identity (git config user.name / user.email).',
-            cause: error,
-          }),
-        );
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        const last = (stderr || (error?.message ?? '')).trim().split('\n').pop() ?? '';
+        resolve({ code, stdout, error: last });
       },
     );
+  });
+}
+
+/**
+ * Runs `script` as {@link runChain} does; returns its stdout. A failure is a `git-failed`
+ * CairnError quoting the last error line, as core/git.ts's `git()` does.
+ */
+export async function gitChain(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  script: string,
+  args: readonly string[],
+): Promise<string> {
+  const r = await runChain(cwd, env, script, args);
+  if (r.code === 0) return r.stdout;
+  throw chainError(cwd, r);
+}
+
+export function chainError(cwd: string, r: ChainResult): CairnError {
+  return new CairnError('git-failed', `git failed in ${cwd}: ${r.error}`, {
+    hint: 'Check that this is a git repository with at least one commit and a user identity (git config user.name / user.email).',
   });
 }

@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import { CairnError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
-import { commitWorktree, experimentHash } from './commit.js';
+import { experimentHash, experimentMessage } from './commit.js';
 import { openEntryLog } from './entry-log.js';
 import { applyAssignments } from './params-edit.js';
 import { runPipelineIn } from './pipeline-run.js';
@@ -175,7 +175,13 @@ async function runClaimed(
       stages: repro.stages,
     };
     if (repro.failed || at.stopped) return { ...base, failed: true, ms: Date.now() - started };
-    const commit = await commitWorktree(wt.dir, e.baseline, experimentHash(wt.dir), r.env);
+    const lent = wt;
+    wt = undefined; // the pool has it back, whatever happens
+    const commit = await q.pool.commitAndRelease(
+      lent,
+      e.baseline,
+      experimentMessage(experimentHash(lent.dir)),
+    );
     // The experiment ref appears exactly when the entry leaves the queue.
     const finished = await q.refs.apply([
       `create ${ref} ${commit}`,
@@ -201,7 +207,7 @@ async function runClaimed(
       if (at.stopped) {
         stopProcessesIn(wt.dir, 'SIGKILL');
         await q.pool.discard(wt);
-      } else q.pool.release(wt);
+      } else await q.pool.release(wt);
     }
   }
 }

@@ -1,6 +1,8 @@
 /**
- * The queue runner's temp worktrees, reused from one experiment to the next: resetting one
- * costs a `read-tree` where a new one costs `worktree add`, `read-tree` and `worktree remove`.
+ * The queue runner's temp worktrees, reused from one experiment to the next: the git start that
+ * commits an experiment also puts its worktree back as new (its tree read back, everything else
+ * cleaned), so the next experiment of that tree starts with no git call at all, where a new
+ * worktree costs `worktree add`, `read-tree` and `worktree remove`.
  * They are named with this process's pid like any temp worktree, so if it dies they are swept
  * by the next run (worktree.ts). A folder is reused only for the same tree: what the pipeline
  * code learnt of a folder's `.dvc` and `dvc.yaml` files (one `git ls-files` per folder and
@@ -8,14 +10,22 @@
  */
 import fsp from 'node:fs/promises';
 import { git } from '../core/git.js';
-import { createWorktree, resetWorktree } from './worktree.js';
+import { COMMIT_SCRIPT } from './commit.js';
+import { chainError, runChain } from './git-chain.js';
+import { copySettings, createWorktree } from './worktree.js';
+
+/**
+ * `sh` script: a used worktree back to tree `$3` and nothing else (read-tree removes what the
+ * run added to the index, clean what it left untracked or ignored: outputs, logs, tmp).
+ */
+const RESET_SCRIPT = 'git read-tree --reset -u "$3" && git clean -ffdxq';
 
 /** A worktree lent to one experiment. */
 export interface PooledWorktree {
   readonly dir: string;
   /** the commit its HEAD is at */
   head: string;
-  /** the tree it was made from */
+  /** the tree it holds when idle */
   readonly tree: string;
 }
 
@@ -23,6 +33,7 @@ export class WorktreePool {
   readonly #root: string;
   readonly #tmpDir: string;
   readonly #env: NodeJS.ProcessEnv;
+  /** reset, ready for an experiment of their tree */
   readonly #idle: PooledWorktree[] = [];
   /** every folder made, lent or not */
   readonly #made = new Set<string>();
@@ -39,7 +50,11 @@ export class WorktreePool {
     const [wt] = same < 0 ? [] : this.#idle.splice(same, 1);
     if (wt !== undefined) {
       try {
-        wt.head = await resetWorktree(this.#root, wt.dir, wt.head, baseline, tree, this.#env);
+        if (wt.head !== baseline) {
+          await git(wt.dir, ['update-ref', '--no-deref', 'HEAD', baseline], { env: this.#env });
+          wt.head = baseline;
+        }
+        await copySettings(this.#root, wt.dir);
         return wt;
       } catch (error) {
         await this.discard(wt);
@@ -54,9 +69,24 @@ export class WorktreePool {
     return { dir, head: baseline, tree };
   }
 
-  /** Back to the pool, to be reset by the next `acquire`. */
-  release(wt: PooledWorktree): void {
-    this.#idle.push(wt);
+  /**
+   * Commits what the experiment left in `wt` (parent `baseline`) and gives the worktree back,
+   * reset, in one process start. Returns the commit id.
+   */
+  async commitAndRelease(wt: PooledWorktree, baseline: string, message: string): Promise<string> {
+    const script = `commit=$(${COMMIT_SCRIPT}) || exit 1; echo "$commit"; ${RESET_SCRIPT} || exit 2`;
+    const r = await runChain(wt.dir, this.#env, script, [baseline, message, wt.tree]);
+    if (r.code === 0) this.#idle.push(wt);
+    else await this.discard(wt);
+    if (r.code === 0 || r.code === 2) return r.stdout.trim();
+    throw chainError(wt.dir, r);
+  }
+
+  /** Gives `wt` back without a commit (a failed run), reset for the next. */
+  async release(wt: PooledWorktree): Promise<void> {
+    const r = await runChain(wt.dir, this.#env, RESET_SCRIPT, ['', '', wt.tree]);
+    if (r.code === 0) this.#idle.push(wt);
+    else await this.discard(wt);
   }
 
   /** Not reused (a stopped run may have left processes in it): removed now. */

@@ -101,7 +101,7 @@ export async function createWorktree(
 }
 
 /** The workspace's Cairn settings (which may be uncommitted) where the tree has none. */
-async function copySettings(root: string, dir: string): Promise<void> {
+export async function copySettings(root: string, dir: string): Promise<void> {
   for (const name of ['config.yaml', 'config.local.yaml']) {
     const from = path.join(root, '.cairn', name);
     const to = path.join(dir, '.cairn', name);
@@ -111,40 +111,6 @@ async function copySettings(root: string, dir: string): Promise<void> {
     }
   }
   await fsp.mkdir(path.join(dir, '.cairn', 'tmp'), { recursive: true });
-}
-
-/**
- * Makes a worktree made by {@link createWorktree} hold `tree` at `baseline` again, as if new:
- * every file of the last run goes (outputs, logs, untracked files), then git writes the tree
- * back. `head` is its HEAD now; moving it costs a git call only when the baseline differs.
- * Returns the new HEAD.
- */
-export async function resetWorktree(
-  root: string,
-  dir: string,
-  head: string,
-  baseline: string,
-  tree: string,
-  env: NodeJS.ProcessEnv,
-): Promise<string> {
-  const names = await fsp.readdir(dir);
-  // `.git` is a file pointing at the worktree's admin folder; the index in there lets
-  // read-tree write back only what is missing or differs.
-  await Promise.all(
-    names
-      .filter((n) => n !== '.git')
-      .map((n) => fsp.rm(path.join(dir, n), { recursive: true, force: true })),
-  );
-  if (head === baseline) await git(dir, ['read-tree', '--reset', '-u', tree], { env });
-  else
-    await gitChain(
-      dir,
-      env,
-      'git update-ref --no-deref HEAD "$1" && git read-tree --reset -u "$2"',
-      [baseline, tree],
-    );
-  await copySettings(root, dir);
-  return baseline;
 }
 
 /** Removes the folder and git's record of it, in one git call (a prune if that fails). */
