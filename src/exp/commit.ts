@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CairnError } from '../core/errors.js';
 import { git } from '../core/git.js';
-import { gitChain } from './git-chain.js';
+import { chainError, runChain } from './git-chain.js';
 
 /** sha256 of the run's dvc.lock: the experiment's identity in its commit message. */
 export function experimentHash(dir: string): string {
@@ -44,15 +44,6 @@ export async function writeExperimentCommit(
 /** Writes the commit and then the ref; returns the commit id. */
 export async function commitExperiment(r: CommitRequest): Promise<string> {
   const commit = await writeExperimentCommit(r);
-  await writeExperimentRef({ ...r, commit });
-  return commit;
-}
-
-/** The experiment's ref, set to its commit (refused when it exists, unless `force`). */
-export async function writeExperimentRef(
-  r: Pick<CommitRequest, 'ref' | 'force' | 'cwd' | 'env'> & { commit: string },
-): Promise<void> {
-  const { commit } = r;
   try {
     // An empty old value makes git refuse when the ref already exists (two runs, one name).
     await git(r.cwd, ['update-ref', r.ref, commit, ...(r.force ? [] : [''])], { env: r.env });
@@ -62,20 +53,32 @@ export async function writeExperimentRef(
       cause: error,
     });
   }
+  return commit;
 }
 
 /**
- * The experiment's commit object (no ref yet) of everything `git add -A` sees in a temp
- * worktree (its own index, not the user's): add, write-tree and commit-tree from one process
- * start. Returns the commit id.
+ * Commits everything `git add -A` sees in a temp worktree (its own index, not the user's), then
+ * writes the ref: add, write-tree, commit-tree and update-ref from one process start, in that
+ * order. Returns the commit id.
  */
 export async function commitWorktree(
-  dir: string,
-  baseline: string,
-  hash: string,
-  env: NodeJS.ProcessEnv,
+  r: Omit<CommitRequest, 'tree' | 'cwd'> & { /** the worktree */ dir: string },
 ): Promise<string> {
-  return (await gitChain(dir, env, COMMIT_SCRIPT, [baseline, experimentMessage(hash)])).trim();
+  // An empty old value ("$4") makes git refuse when the ref already exists.
+  const setRef = r.force ? 'git update-ref "$3" "$commit"' : 'git update-ref "$3" "$commit" "$4"';
+  const script = `commit=$(${COMMIT_SCRIPT}) || exit 1; ${setRef} || exit 3; echo "$commit"`;
+  const done = await runChain(r.dir, r.env, script, [
+    r.baseline,
+    experimentMessage(r.hash),
+    r.ref,
+    '',
+  ]);
+  if (done.code === 3)
+    throw new CairnError('exists', `experiment ${r.ref} already exists`, {
+      hint: 'Pick another name with -n, or pass --force to replace it.',
+    });
+  if (done.code !== 0) throw chainError(r.dir, done);
+  return done.stdout.trim();
 }
 
 /**

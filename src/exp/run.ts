@@ -5,7 +5,7 @@
 import type { EventSink } from '../core/events.js';
 import { CairnError } from '../core/errors.js';
 import type { StageResult } from '../pipeline/executor.js';
-import { commitExperiment, commitWorktree, experimentHash, writeExperimentRef } from './commit.js';
+import { commitExperiment, commitWorktree, experimentHash } from './commit.js';
 import { git } from '../core/git.js';
 import { generateName } from './names.js';
 import type { Assignment } from './overrides.js';
@@ -159,16 +159,20 @@ export async function runPrepared(
       stages: repro.stages,
     };
     if (repro.failed) return { ...base, failed: true, ms: Date.now() - started };
-    const hash = experimentHash(dir);
-    const settings = { baseline: exp.baseline, ref, hash, force: s.force, cwd: r.root, env: r.env };
-    let commit: string;
-    if (s.temp) {
-      commit = await commitWorktree(dir, exp.baseline, hash, r.env);
-      await writeExperimentRef({ ...settings, commit });
-    } else {
-      const tree = await snapshotWorkspace(r.root, r.tmpDir, r.env);
-      commit = await commitExperiment({ ...settings, tree });
-    }
+    const request = {
+      baseline: exp.baseline,
+      ref,
+      hash: experimentHash(dir),
+      force: s.force,
+      env: r.env,
+    };
+    const commit = s.temp
+      ? await commitWorktree({ ...request, dir })
+      : await commitExperiment({
+          ...request,
+          tree: await snapshotWorkspace(r.root, r.tmpDir, r.env),
+          cwd: r.root,
+        });
     return { ...base, commit, failed: false, ms: Date.now() - started };
   } finally {
     if (s.temp) await removeWorktree(r.root, dir, r.env);
