@@ -3,7 +3,8 @@
  * share its process group, so a group signal would stop them all; instead the processes are
  * found by the `CAIRN_ROOT=<folder>` every stage command (and what it starts) inherits, and the
  * folder is the experiment's own worktree. Linux's /proc only: elsewhere only the stage's shell
- * is stopped (through the executor's AbortSignal).
+ * is stopped (through the executor's AbortSignal). `exp queue kill`, from another process, asks
+ * through a marker file the runner watches for.
  */
 import fs from 'node:fs';
 
@@ -45,4 +46,43 @@ export function stopProcessesIn(root: string, signal: NodeJS.Signals = 'SIGTERM'
     }
   }
   return n;
+}
+
+/**
+ * Looks for `exp queue kill`'s marker files of the experiments this process runs, five times a
+ * second (a stat each) while it runs any.
+ */
+export class KillWatch {
+  readonly #markerOf: (id: string) => string;
+  readonly #watched = new Map<string, () => void>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(markerOf: (id: string) => string) {
+    this.#markerOf = markerOf;
+  }
+
+  /** Calls `onKill` once if the entry's marker appears; returns the function that stops watching. */
+  watch(id: string, onKill: () => void): () => void {
+    this.#watched.set(id, onKill);
+    this.#timer ??= setInterval(() => {
+      this.#poll();
+    }, 200);
+    return () => {
+      this.#watched.delete(id);
+      if (this.#watched.size === 0) this.stop();
+    };
+  }
+
+  #poll(): void {
+    for (const [id, onKill] of this.#watched)
+      if (fs.existsSync(this.#markerOf(id))) {
+        this.#watched.delete(id);
+        onKill();
+      }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
 }
