@@ -158,3 +158,38 @@ test('kill -9 of the queue runner leaves no ref and an untouched workspace; the 
   expect(tempWorktrees(sb)).toEqual([]);
   expect((await sb.git(['worktree', 'list', '--porcelain'])).match(/^worktree /gm)).toHaveLength(1);
 });
+
+test('entries of other baselines and other workspace snapshots each run on their own, though worktrees are reused', async () => {
+  const { sb, baseline: first } = await pipelineRepo();
+  await using _ = sb;
+  await sb.cairnOk(['exp', 'run', '--queue', '-S', 'train.lr=0.1', '-n', 'a']);
+  // A new baseline with the same files, then an uncommitted file in the workspace.
+  await sb.git(['commit', '-q', '--allow-empty', '-m', 'same files']);
+  const second = (await sb.git(['rev-parse', 'HEAD'])).trim();
+  await sb.cairnOk(['exp', 'run', '--queue', '-S', 'train.lr=0.2', '-n', 'b']);
+  fs.writeFileSync(sb.path('notes.txt'), 'draft\n');
+  await sb.cairnOk(['exp', 'run', '--queue', '-S', 'train.lr=0.3', '-n', 'c']);
+
+  const run = await sb.cairnOk(['exp', 'queue', 'start']);
+  expect(run.stdout).toContain('Queue done: 3 experiments ran, 0 failed.');
+  const refs = await expRefs(sb);
+  const byName = new Map([...refs].map(([ref, commit]) => [ref.split('/').pop() ?? '', commit]));
+  const expected: [string, string, string, boolean][] = [
+    ['a', first, '0.1', false],
+    ['b', second, '0.2', false],
+    ['c', second, '0.3', true],
+  ];
+  for (const [name, parent, lr, notes] of expected) {
+    const commit = byName.get(name) ?? '';
+    expect((await sb.git(['rev-parse', `${commit}^`])).trim()).toBe(parent);
+    expect(await sb.git(['show', `${commit}:params.yaml`])).toContain(`lr: ${lr}`);
+    const metrics = JSON.parse(await sb.git(['show', `${commit}:metrics.json`])) as {
+      loss: number;
+    };
+    expect(metrics.loss).toBeCloseTo(1 - Number(lr), 6);
+    const files = (await sb.git(['ls-tree', '--name-only', commit])).split('\n');
+    expect(files.includes('notes.txt')).toBe(notes);
+  }
+  expect(tempWorktrees(sb)).toEqual([]);
+  expect((await sb.git(['worktree', 'list', '--porcelain'])).match(/^worktree /gm)).toHaveLength(1);
+});
