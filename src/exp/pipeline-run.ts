@@ -28,6 +28,8 @@ export interface PipelineRunOptions {
    * the first stage: the queue waits there for a free slot, so this part overlaps other runs.
    */
   ready?: () => Promise<void>;
+  /** Called as soon as the stages are over, before the workspace's cleanup (the queue's slot). */
+  ran?: () => void;
 }
 
 export async function runPipelineIn(o: PipelineRunOptions): Promise<ReproResult> {
@@ -60,7 +62,11 @@ export async function runPipelineIn(o: PipelineRunOptions): Promise<ReproResult>
       sink: o.sink,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     });
-    return await executor.run(plan);
+    try {
+      return await executor.run(plan);
+    } finally {
+      o.ran?.();
+    }
   } finally {
     await ws.close();
   }

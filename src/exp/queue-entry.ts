@@ -49,6 +49,31 @@ export class Slots {
   }
 }
 
+/**
+ * Counts experiments between getting their slot and starting their stage command: the moments
+ * a lane's wait is made of. The runner's other work (claiming and making the next entries
+ * ready, committing finished ones) runs on the same thread, so it waits for none to be there.
+ */
+export class Starting {
+  #count = 0;
+  #waiting: (() => void)[] = [];
+
+  enter(): void {
+    this.#count += 1;
+  }
+
+  leave(): void {
+    this.#count -= 1;
+    if (this.#count > 0) return;
+    for (const resolve of this.#waiting.splice(0)) resolve();
+  }
+
+  /** Resolves when no experiment is starting. */
+  async none(): Promise<void> {
+    if (this.#count > 0) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+}
+
 /** What the entries of one runner share. */
 export interface Runner {
   r: ExpRepo;
@@ -57,6 +82,7 @@ export interface Runner {
   pool: WorktreePool;
   /** pipelines at once */
   slots: Slots;
+  starting: Starting;
   kills: KillWatch;
   /** parallel stages within one experiment */
   jobs: number;
@@ -79,7 +105,22 @@ export async function runClaimed(
   const controller = new AbortController();
   let wt: PooledWorktree | undefined;
   // Set from callbacks (kill, slot), so read through an object rather than narrowed locals.
-  const at = { stopped: false, holding: false };
+  const at = { stopped: false, holding: false, starting: false };
+  const markStarted = (): void => {
+    if (!at.starting) return;
+    at.starting = false;
+    q.starting.leave();
+  };
+  const freeSlot = (): void => {
+    markStarted();
+    if (!at.holding) return;
+    at.holding = false;
+    q.slots.give();
+  };
+  const staged: EventSink = (event) => {
+    if (event.type === 'stage-command') markStarted();
+    sink(event);
+  };
   const stop = (): void => {
     at.stopped = true;
     controller.abort(new Error(`experiment ${e.name} stopped`));
@@ -107,7 +148,7 @@ export async function runClaimed(
         dir: wt.dir,
         env: { ...r.env, CAIRN_CACHE_DIR: r.cacheDir },
         targets: e.targets,
-        sink,
+        sink: staged,
         signal: controller.signal,
         jobs: q.jobs,
         force: false,
@@ -115,11 +156,14 @@ export async function runClaimed(
         ready: async () => {
           await q.slots.take();
           at.holding = true;
+          at.starting = true;
+          q.starting.enter();
           giveSlot();
         },
+        ran: freeSlot,
       });
     } finally {
-      if (at.holding) q.slots.give();
+      freeSlot();
       giveSlot();
     }
     const base = {
@@ -131,6 +175,7 @@ export async function runClaimed(
       stages: repro.stages,
     };
     if (repro.failed || at.stopped) return { ...base, failed: true, ms: Date.now() - started };
+    await q.starting.none();
     const lent = wt;
     wt = undefined; // the pool has it back, whatever happens
     const commit = await q.pool.commitAndRelease(

@@ -8,7 +8,7 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import { CairnError } from '../core/errors.js';
-import { Slots, runClaimed, runLogged, type Runner } from './queue-entry.js';
+import { Slots, Starting, runClaimed, runLogged, type Runner } from './queue-entry.js';
 import {
   FAILED,
   QUEUE,
@@ -50,6 +50,7 @@ export async function startQueue(r: ExpRepo, jobs: number): Promise<QueueStartRe
     refs: new RefSession(r.root, r.env),
     pool: new WorktreePool(r.root, r.tmpDir, r.env),
     slots: new Slots(jobs),
+    starting: new Starting(),
     kills: new KillWatch((id) => killPath(r, id)),
     jobs: os.availableParallelism(),
   };
@@ -60,6 +61,7 @@ export async function startQueue(r: ExpRepo, jobs: number): Promise<QueueStartRe
   try {
     for (;;) {
       await ahead.take();
+      await q.starting.none();
       if (r.signal?.aborted === true) break;
       let next = pending.shift();
       if (next === undefined) {
@@ -107,6 +109,7 @@ export async function runEntry(r: ExpRepo, id: string, jobs: number): Promise<Ex
     refs: new RefSession(r.root, r.env),
     pool: new WorktreePool(r.root, r.tmpDir, r.env),
     slots: new Slots(1),
+    starting: new Starting(),
     kills: new KillWatch((id) => killPath(r, id)),
     jobs,
   };
