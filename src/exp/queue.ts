@@ -76,35 +76,32 @@ function readPid(r: ExpRepo, id: string): number | undefined {
 
 /** Adds prepared experiments to the queue, in order, in one ref transaction. */
 export async function enqueue(r: ExpRepo, exps: readonly PreparedExp[]): Promise<QueueEntry[]> {
-  const entries = await Promise.all(
-    exps.map(async (e, i): Promise<QueueEntry> => {
-      const message: EntryMessage = {
-        cairnExpQueue: 1,
-        name: e.name,
-        assignments: e.assignments,
-        targets: e.targets,
-      };
-      const commit = (
-        await git(
-          r.root,
-          ['commit-tree', e.tree, '-p', e.baseline, '-m', JSON.stringify(message)],
-          { env: r.env },
-        )
-      ).trim();
-      // Sortable: submission time, then order within one call.
-      const id = `${String(Date.now())}-${String(i).padStart(4, '0')}-${randomBytes(3).toString('hex')}`;
-      return {
-        id,
-        name: e.name,
-        baseline: e.baseline,
-        commit,
-        tree: e.tree,
-        assignments: e.assignments,
-        targets: e.targets,
-        state: 'queued',
-      };
-    }),
-  );
+  // Sortable: submission time, then order within one call.
+  const now = String(Date.now());
+  const entries: QueueEntry[] = [];
+  for (const [i, e] of exps.entries()) {
+    const message: EntryMessage = {
+      cairnExpQueue: 1,
+      name: e.name,
+      assignments: e.assignments,
+      targets: e.targets,
+    };
+    const commit = (
+      await git(r.root, ['commit-tree', e.tree, '-p', e.baseline, '-m', JSON.stringify(message)], {
+        env: r.env,
+      })
+    ).trim();
+    entries.push({
+      id: `${now}-${String(i).padStart(4, '0')}-${randomBytes(3).toString('hex')}`,
+      name: e.name,
+      baseline: e.baseline,
+      commit,
+      tree: e.tree,
+      assignments: e.assignments,
+      targets: e.targets,
+      state: 'queued',
+    });
+  }
   const added = await updateRefs(
     r.root,
     r.env,
