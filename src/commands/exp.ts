@@ -36,11 +36,9 @@ import {
   listQueue,
   logPath,
   removeQueued,
-  runEntry,
-  startQueue,
   type QueueEntry,
-  type QueueStartResult,
 } from '../exp/queue.js';
+import { runEntry, startQueue, type QueueStartResult } from '../exp/queue-runner.js';
 import type { CommandContext } from './context.js';
 
 async function expRepo(ctx: CommandContext): Promise<ExpRepo> {
@@ -134,15 +132,18 @@ export async function expQueueAdd(
 export interface ExpQueueStartOptions {
   /** experiments at once */
   jobs: number;
-  /** the command line that runs `cairn` (the CLI passes its own node and script) */
-  worker: readonly string[];
+  /**
+   * Not used: the experiments run inside this process since the queue stopped starting a
+   * `cairn` per experiment. The CLI still passes its own node and script.
+   */
+  worker?: readonly string[];
 }
 
 export async function expQueueStart(
   ctx: CommandContext,
   o: ExpQueueStartOptions,
 ): Promise<QueueStartResult> {
-  return startQueue(await expRepo(ctx), o.jobs, o.worker);
+  return startQueue(await expRepo(ctx), o.jobs);
 }
 
 export async function expQueueStatus(ctx: CommandContext): Promise<QueueEntry[]> {
@@ -179,12 +180,7 @@ export async function expQueueRemove(
 
 /** The queue's worker: runs one claimed entry in this process. */
 export async function expQueueExec(ctx: CommandContext, id: string): Promise<ExperimentResult> {
-  return runEntry(await expRepo(ctx), id, {
-    temp: true,
-    force: false,
-    noRunCache: false,
-    jobs: os.availableParallelism(),
-  });
+  return runEntry(await expRepo(ctx), id, os.availableParallelism());
 }
 
 export type ExpShowOptions = ShowSelection;

@@ -23,6 +23,13 @@ export interface PipelineRunOptions {
   /** -f: run every planned stage */
   force: boolean;
   noRunCache: boolean;
+  /**
+   * Awaited once the folder is ready (data checked out, pipeline loaded and planned), before
+   * the first stage: the queue waits there for a free slot, so this part overlaps other runs.
+   */
+  ready?: () => Promise<void>;
+  /** Called as soon as the stages are over, before the workspace's cleanup (the queue's slot). */
+  ran?: () => void;
 }
 
 export async function runPipelineIn(o: PipelineRunOptions): Promise<ReproResult> {
@@ -40,6 +47,7 @@ export async function runPipelineIn(o: PipelineRunOptions): Promise<ReproResult>
       pipeline: false,
       allPipelines: false,
     });
+    await o.ready?.();
     const executor = new Executor(ws, project.graph, {
       cwd: repo.root,
       env: o.env,
@@ -54,7 +62,11 @@ export async function runPipelineIn(o: PipelineRunOptions): Promise<ReproResult>
       sink: o.sink,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     });
-    return await executor.run(plan);
+    try {
+      return await executor.run(plan);
+    } finally {
+      o.ran?.();
+    }
   } finally {
     await ws.close();
   }

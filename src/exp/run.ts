@@ -5,7 +5,7 @@
 import type { EventSink } from '../core/events.js';
 import { CairnError } from '../core/errors.js';
 import type { StageResult } from '../pipeline/executor.js';
-import { commitExperiment, experimentHash, worktreeTree } from './commit.js';
+import { commitExperiment, commitWorktree, experimentHash } from './commit.js';
 import { git } from '../core/git.js';
 import { generateName } from './names.js';
 import type { Assignment } from './overrides.js';
@@ -159,18 +159,20 @@ export async function runPrepared(
       stages: repro.stages,
     };
     if (repro.failed) return { ...base, failed: true, ms: Date.now() - started };
-    const tree = s.temp
-      ? await worktreeTree(dir, r.env)
-      : await snapshotWorkspace(r.root, r.tmpDir, r.env);
-    const commit = await commitExperiment({
-      tree,
+    const request = {
       baseline: exp.baseline,
       ref,
       hash: experimentHash(dir),
       force: s.force,
-      cwd: r.root,
       env: r.env,
-    });
+    };
+    const commit = s.temp
+      ? await commitWorktree({ ...request, dir })
+      : await commitExperiment({
+          ...request,
+          tree: await snapshotWorkspace(r.root, r.tmpDir, r.env),
+          cwd: r.root,
+        });
     return { ...base, commit, failed: false, ms: Date.now() - started };
   } finally {
     if (s.temp) await removeWorktree(r.root, dir, r.env);

@@ -9,6 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { processAlive } from '../core/fs.js';
 import { git } from '../core/git.js';
+import { gitChain } from './git-chain.js';
 
 /** `.cairn/tmp/exps`: temp worktrees and indexes, named with their owner's pid. */
 export function expsTmpDir(tmpDir: string): string {
@@ -89,8 +90,18 @@ export async function createWorktree(
 ): Promise<string> {
   const dir = path.join(expsTmpDir(tmpDir), ownedName('wt'));
   await fsp.mkdir(path.dirname(dir), { recursive: true });
-  await git(root, ['worktree', 'add', '--detach', '--no-checkout', dir, baseline], { env });
-  await git(dir, ['read-tree', '--reset', '-u', tree], { env });
+  await gitChain(
+    root,
+    env,
+    'git worktree add --detach --no-checkout "$1" "$2" && cd "$1" && git read-tree --reset -u "$3"',
+    [dir, baseline, tree],
+  );
+  await copySettings(root, dir);
+  return dir;
+}
+
+/** The workspace's Cairn settings (which may be uncommitted) where the tree has none. */
+export async function copySettings(root: string, dir: string): Promise<void> {
   for (const name of ['config.yaml', 'config.local.yaml']) {
     const from = path.join(root, '.cairn', name);
     const to = path.join(dir, '.cairn', name);
@@ -100,7 +111,6 @@ export async function createWorktree(
     }
   }
   await fsp.mkdir(path.join(dir, '.cairn', 'tmp'), { recursive: true });
-  return dir;
 }
 
 /** Removes the folder and git's record of it, in one git call (a prune if that fails). */
