@@ -38,7 +38,7 @@ import {
   removeQueued,
   type QueueEntry,
 } from '../exp/queue.js';
-import { runEntry, startQueue, type QueueStartResult } from '../exp/queue-runner.js';
+import { startQueue, type QueueStartResult } from '../exp/queue-runner.js';
 import type { CommandContext } from './context.js';
 
 async function expRepo(ctx: CommandContext): Promise<ExpRepo> {
@@ -132,11 +132,6 @@ export async function expQueueAdd(
 export interface ExpQueueStartOptions {
   /** experiments at once */
   jobs: number;
-  /**
-   * Not used: the experiments run inside this process since the queue stopped starting a
-   * `cairn` per experiment. The CLI still passes its own node and script.
-   */
-  worker?: readonly string[];
 }
 
 export async function expQueueStart(
@@ -176,11 +171,6 @@ export async function expQueueRemove(
   specs: readonly string[],
 ): Promise<string[]> {
   return removeQueued(await expRepo(ctx), specs);
-}
-
-/** The queue's worker: runs one claimed entry in this process. */
-export async function expQueueExec(ctx: CommandContext, id: string): Promise<ExperimentResult> {
-  return runEntry(await expRepo(ctx), id, os.availableParallelism());
 }
 
 export type ExpShowOptions = ShowSelection;

@@ -7,8 +7,7 @@
  */
 import fsp from 'node:fs/promises';
 import os from 'node:os';
-import { CairnError } from '../core/errors.js';
-import { Slots, Starting, runClaimed, runLogged, type Runner } from './queue-entry.js';
+import { Slots, Starting, runLogged, type Runner } from './queue-entry.js';
 import {
   FAILED,
   QUEUE,
@@ -20,7 +19,7 @@ import {
   pidPath,
   queueDir,
 } from './queue.js';
-import type { ExperimentResult, ExpRepo } from './run.js';
+import type { ExpRepo } from './run.js';
 import { KillWatch } from './stop.js';
 import { RefSession } from './transaction.js';
 import { WorktreePool } from './worktree-pool.js';
@@ -91,32 +90,4 @@ export async function startQueue(r: ExpRepo, jobs: number): Promise<QueueStartRe
     await Promise.all([q.pool.dispose(), q.refs.close()]);
   }
   return result;
-}
-
-/**
- * Runs one entry already marked running, in this process with its events on `r.sink` (the
- * hidden `exp queue exec <id>` command).
- */
-export async function runEntry(r: ExpRepo, id: string, jobs: number): Promise<ExperimentResult> {
-  const e = (await listQueue(r)).find(
-    (x) => x.id === id && (x.state === 'running' || x.state === 'killed'),
-  );
-  if (e === undefined) throw new CairnError('not-found', `no running experiment ${id}`);
-  await fsp.mkdir(queueDir(r), { recursive: true });
-  await fsp.writeFile(pidPath(r, id), `${String(process.pid)}\n`);
-  const q: Runner = {
-    r,
-    refs: new RefSession(r.root, r.env),
-    pool: new WorktreePool(r.root, r.tmpDir, r.env),
-    slots: new Slots(1),
-    starting: new Starting(),
-    kills: new KillWatch((id) => killPath(r, id)),
-    jobs,
-  };
-  try {
-    return await runClaimed(q, e, r.sink, () => undefined);
-  } finally {
-    q.kills.stop();
-    await Promise.all([q.pool.dispose(), q.refs.close()]);
-  }
 }

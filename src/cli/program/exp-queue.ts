@@ -16,11 +16,7 @@ export function register(exp: Command): void {
     .action(
       action(async (ctx, opts: { jobs: number }) => {
         const { expQueueStart } = await import('../../commands/exp.js');
-        const script = process.argv[1];
-        const result = await expQueueStart(ctx, {
-          jobs: opts.jobs,
-          worker: [process.execPath, ...(script === undefined ? [] : [script])],
-        });
+        const result = await expQueueStart(ctx, { jobs: opts.jobs });
         return {
           json: result,
           text: `Queue done: ${String(result.done.length)} experiments ran, ${String(result.failed.length)} failed${result.failed.length > 0 ? ' (see `cairn exp queue logs <id>`)' : ''}.`,
@@ -75,21 +71,5 @@ export function register(exp: Command): void {
           text: removed.map((id) => `Removed queue entry ${id}.`).join('\n'),
         };
       }),
-    );
-
-  queue
-    .command('exec <id>', { hidden: true })
-    .description("the queue's worker: runs one claimed entry")
-    .action(
-      action(
-        async (ctx, id: string) => {
-          const { expQueueExec } = await import('../../commands/exp.js');
-          const { formatExpRun } = await import('../exp.js');
-          const result = await expQueueExec(ctx, id);
-          const run = { experiments: [result], failed: result.failed };
-          return { json: run, text: formatExpRun(run), exitCode: result.failed ? 1 : 0 };
-        },
-        { prefixStages: true },
-      ),
     );
 }
