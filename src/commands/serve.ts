@@ -29,7 +29,6 @@ import { ModelRepository } from '../serve/repository.js';
 import type { Route } from '../serve/routes.js';
 import { startServer, type DrainResult } from '../serve/server.js';
 import {
-  openVerified,
   resolveSource,
   splitNamed,
   type ModelKitAccess,
@@ -198,15 +197,18 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
   const load = async (arg: string, pending?: Prefetched): Promise<ServedVersion> => {
     const started = pending?.started ?? performance.now();
     const source = await (pending?.source ?? resolveSource(access, arg));
-    const { runtime, digest } = await openVerified(source, () =>
-      createOnnxRuntime({
-        bytes: source.bytes,
-        file: source.file,
-        ...(o.threads === undefined ? {} : { threads: o.threads }),
-      }),
-    );
+    const runtime = await createOnnxRuntime({
+      bytes: source.bytes,
+      file: source.file,
+      ...(o.threads === undefined ? {} : { threads: o.threads }),
+    });
     origins.set(source.name, splitNamed(arg).source);
-    const served = { model: source.name, version: source.version, digest, runtime };
+    const served = {
+      model: source.name,
+      version: source.version,
+      digest: source.digest,
+      runtime,
+    };
     metrics.observeLoad(
       { model: served.model, version: served.version },
       (performance.now() - started) / 1000,

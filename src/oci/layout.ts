@@ -17,6 +17,7 @@ import {
   writeFileAtomic,
 } from '../core/fs.js';
 import { acquireLock, type HeldLock } from '../core/lock.js';
+import { BlobReadError, BlobSizeError, readAndHash } from './blob-reader.js';
 import { Sha256Counter, digestHex, sha256Of, type Sha256Digest } from './digest.js';
 import { descriptorJson, parseDescriptor, type Descriptor } from './manifest.js';
 import { goString, byteOrder } from './gojson.js';
@@ -170,60 +171,29 @@ export class LocalStore {
   }
 
   /**
-   * `readBlob` whose digest check is left to the caller to await: `verified` rejects with the
-   * same DigestMismatchError. Nothing may be parsed, served or stored from the bytes before it
-   * resolves.
+   * A whole blob, its size and digest checked (on a worker thread when it is large, see
+   * `blob-reader.ts`): a DigestMismatchError when it does not verify.
    */
-  async readBlobVerifying(
-    digest: Sha256Digest,
-    expectedSize: number,
-  ): Promise<{ bytes: Buffer; verified: Promise<void> }> {
-    // One read of the whole blob into a buffer of its size (readFile reads 512 KiB a time, a
-    // trip to the main thread between each): the read, and the page faults of filling 10 MB,
-    // stay on the thread pool while the main thread loads modules (`cairn serve`).
-    let handle: fsp.FileHandle;
+  async readBlobVerified(digest: Sha256Digest, expectedSize: number): Promise<Buffer> {
+    let read;
     try {
-      handle = await fsp.open(this.blobPath(digest), 'r');
+      read = await readAndHash(this.blobPath(digest), expectedSize);
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') throw this.#missing(digest);
+      if (error instanceof BlobReadError && error.code === 'ENOENT') throw this.#missing(digest);
+      if (error instanceof BlobSizeError) {
+        throw new CairnError(
+          'size-mismatch',
+          `blob ${digest} is ${String(error.size)} bytes, expected ${String(expectedSize)}`,
+        );
+      }
       throw error;
     }
-    let bytes: Buffer;
-    try {
-      const size = (await handle.stat()).size;
-      if (size !== expectedSize) {
-        throw new CairnError(
-          'size-mismatch',
-          `blob ${digest} is ${size} bytes, expected ${expectedSize}`,
-        );
-      }
-      bytes = Buffer.allocUnsafe(size);
-      let filled = 0;
-      while (filled < size) {
-        const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      if (filled !== size) {
-        throw new CairnError(
-          'size-mismatch',
-          `blob ${digest} is ${filled} bytes, expected ${expectedSize}`,
-        );
-      }
-    } finally {
-      await handle.close();
+    if (read.digest !== digest) {
+      throw new DigestMismatchError(`blob ${this.blobPath(digest)}`, digest, read.digest, {
+        hint: 'The local store is corrupt: remove the ModelKit (`cairn rm`) and pack or pull it again.',
+      });
     }
-    // One synchronous hash: ~8 ms for 10 MB here, where WebCrypto's "async" digest blocks the
-    // main thread for 40-60 ms copying its input before its thread-pool job even starts.
-    const verified = Promise.resolve().then(() => {
-      const actual = sha256Of(bytes);
-      if (actual !== digest) {
-        throw new DigestMismatchError(`blob ${this.blobPath(digest)}`, digest, actual, {
-          hint: 'The local store is corrupt: remove the ModelKit (`cairn rm`) and pack or pull it again.',
-        });
-      }
-    });
-    return { bytes, verified };
+    return read.bytes;
   }
 
   /**

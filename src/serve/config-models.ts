@@ -14,7 +14,7 @@ import type { Logger } from './logger.js';
 import type { ServingMetrics } from './metrics.js';
 import { createOnnxRuntime } from './onnx-runtime.js';
 import { startProcessRuntime } from './process-runtime.js';
-import { openVerified, resolveSource, type ModelKitAccess } from './source.js';
+import { resolveSource, type ModelKitAccess } from './source.js';
 import { trafficPolicy, type TrafficConfig, type TrafficPolicy } from './traffic.js';
 import type { ModelRuntime, ServedVersion } from './types.js';
 
@@ -85,13 +85,12 @@ export async function loadConfigVersion(
   } else {
     const resolved = await resolveSource(o.access, `${m.name}=${source}`);
     const threads = m.threads ?? o.threads;
-    ({ runtime, digest } = await openVerified(resolved, () =>
-      createOnnxRuntime({
-        bytes: resolved.bytes,
-        file: resolved.file,
-        ...(threads === undefined ? {} : { threads }),
-      }),
-    ));
+    runtime = await createOnnxRuntime({
+      bytes: resolved.bytes,
+      file: resolved.file,
+      ...(threads === undefined ? {} : { threads }),
+    });
+    digest = resolved.digest;
   }
   const labels = { model: m.name, version: label };
   if (m.batching !== undefined) {

@@ -20,8 +20,8 @@ export interface ModelLayerFile {
   /** the file's path inside the ModelKit */
   name: string;
   bytes: Uint8Array;
-  /** the layer's digest check; rejects with DigestMismatchError */
-  verified: Promise<void>;
+  /** the file's own digest when it is known without hashing (a raw layer: the layer's) */
+  digest?: string;
 }
 
 /**
@@ -45,23 +45,17 @@ export async function readModelLayer(
       hint: 'The layer does not match its config; the ModelKit is corrupt or forged.',
     });
   }
-  const { bytes: blob, verified } = await store.readBlobVerifying(layer.digest, layer.size);
-  // The tar is read before the digest is known (the reader is bounds-checked); a decline or a
-  // failure must still wait for the check, whose rejection is then someone else's to report.
-  verified.catch(() => undefined);
+  // Verified before anything reads it (a DigestMismatchError otherwise).
+  const blob = await store.readBlobVerified(layer.digest, layer.size);
   const wanted = cleanPath(model.path);
   if (type.format === 'raw')
-    return wanted.endsWith('.onnx') ? { name: wanted, bytes: blob, verified } : undefined;
-  const found: Omit<ModelLayerFile, 'verified'>[] = [];
-  try {
-    await extract(blob, `layer ${layer.digest}`, wanted, found);
-  } catch (error) {
-    // A damaged tar is reported as the digest failure it most likely is.
-    await verified;
-    throw error;
-  }
+    return wanted.endsWith('.onnx')
+      ? { name: wanted, bytes: blob, digest: layer.digest }
+      : undefined;
+  const found: ModelLayerFile[] = [];
+  await extract(blob, `layer ${layer.digest}`, wanted, found);
   const [only] = found;
-  return found.length === 1 && only !== undefined ? { ...only, verified } : undefined;
+  return found.length === 1 && only !== undefined ? only : undefined;
 }
 
 /** The `.onnx` files under `wanted` in the tar `blob`, pushed onto `found`. */
@@ -69,7 +63,7 @@ async function extract(
   blob: Buffer,
   where: string,
   wanted: string,
-  found: Omit<ModelLayerFile, 'verified'>[],
+  found: ModelLayerFile[],
 ): Promise<void> {
   for await (const entry of readTar(new ByteReader(Readable.from([blob])), where)) {
     const name = cleanPath(entry.name);

@@ -14,7 +14,6 @@ import type { LocalStore } from '../oci/layout.js';
 import { readModelKit } from '../modelkit/read.js';
 import { readModelLayer } from './model-layer.js';
 import { DEFAULT_REGISTRY, orLatest, parseReference } from '../oci/reference.js';
-import { readKitfile } from '../modelkit/kitfile-parse.js';
 import type { Kitfile } from '../modelkit/kitfile.js';
 
 /**
@@ -36,12 +35,8 @@ export interface ResolvedSource {
   readonly name: string;
   /** the ModelKit's manifest digest, or the ONNX file's digest */
   readonly version: string;
-  /**
-   * sha256 of `bytes`. For a ModelKit it is computed, and its layer's digest checked, before
-   * the session is created (see `openVerified`); it rejects with a `modelkit-corrupt`
-   * CairnError when the ModelKit does not verify.
-   */
-  readonly digest: Promise<string>;
+  /** sha256 of `bytes`; a stored ModelKit's layer has verified before it was read */
+  readonly digest: string;
   /** the .onnx file the bytes came from, for messages */
   readonly file: string;
   readonly bytes: Uint8Array;
@@ -95,6 +90,8 @@ const kitName = (k: Kitfile, fallback: string): string =>
   k.model?.name ?? k.package.name ?? fallback;
 
 async function fromFolder(dir: string, name: string | undefined): Promise<ResolvedSource> {
+  // The YAML parser loads only for a Kitfile folder, not for a stored ModelKit.
+  const { readKitfile } = await import('../modelkit/kitfile-parse.js');
   const { kitfile } = await readKitfile(dir, undefined, dir);
   const file = await modelFile(dir, kitfile, dir);
   const bytes = await readModelFile(file);
@@ -102,7 +99,7 @@ async function fromFolder(dir: string, name: string | undefined): Promise<Resolv
   return {
     name: name ?? kitName(kitfile, path.basename(dir)),
     version: digest,
-    digest: Promise.resolve(digest),
+    digest,
     file,
     bytes,
   };
@@ -114,7 +111,7 @@ async function fromFile(file: string, name: string | undefined): Promise<Resolve
   return {
     name: name ?? path.basename(file, path.extname(file)),
     version: digest,
-    digest: Promise.resolve(digest),
+    digest,
     file,
     bytes,
   };
@@ -146,29 +143,13 @@ async function fromModelKit(
     );
   };
   const model = await modelBytes(access, store, `${found.repository}@${digest}`).catch(corrupt);
-  const fileDigest = model.verified.then(() => sha256Of(model.bytes), corrupt);
-  // Awaited by whoever creates the session; until then a rejection is not unhandled.
-  fileDigest.catch(() => undefined);
   return {
     name: name ?? kitName(model.kitfile, ref.repository.split('/').pop() ?? ref.repository),
     version: digest,
-    digest: fileDigest,
+    digest: model.digest ?? sha256Of(model.bytes),
     file: `${reference}:${model.name}`,
     bytes: model.bytes,
   };
-}
-
-/**
- * Creates a runtime from a resolved source once its digests verify: a source that does not
- * verify is refused before ONNX Runtime ever parses its bytes. Hashing is cheap next to the
- * session (~8 ms per 10 MB here).
- */
-export async function openVerified<R extends { close(): Promise<void> }>(
-  source: ResolvedSource,
-  create: () => Promise<R>,
-): Promise<{ runtime: R; digest: string }> {
-  const digest = await source.digest;
-  return { runtime: await create(), digest };
 }
 
 /**
@@ -179,7 +160,7 @@ async function modelBytes(
   access: ModelKitAccess,
   store: LocalStore,
   pinned: string,
-): Promise<{ kitfile: Kitfile; name: string; bytes: Uint8Array; verified: Promise<void> }> {
+): Promise<{ kitfile: Kitfile; name: string; bytes: Uint8Array; digest?: string }> {
   const { ref } = parseReference(pinned);
   const { desc } = await resolveLocal(store, ref);
   const manifest = await readManifest(store, desc);
@@ -191,14 +172,14 @@ async function modelBytes(
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'cairn-serve-'));
   try {
     await access.unpack(pinned, tmp);
+    const { readKitfile } = await import('../modelkit/kitfile-parse.js');
     const unpacked = (await readKitfile(tmp, undefined, tmp)).kitfile;
     const file = await modelFile(tmp, unpacked, pinned);
     return {
       kitfile: unpacked,
       name: path.relative(tmp, file),
-      bytes: await readModelFile(file),
       // `cairn unpack` checked every digest on the way
-      verified: Promise.resolve(),
+      bytes: await readModelFile(file),
     };
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });
