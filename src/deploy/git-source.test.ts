@@ -102,6 +102,12 @@ describe('following a git repository', () => {
     const second = remote.push('c');
     expect(await source.fetch()).toBe(second);
     expect(await digestOf(source, second)).toBe(`sha256:${'c'.repeat(64)}`);
+    // An unchanged tip is one request (protocol v0's ref advertisement), and no fetch.
+    const before = server.requests.length;
+    expect(await source.fetch()).toBe(second);
+    expect(server.requests.slice(before)).toEqual([
+      'GET /deploy.git/info/refs?service=git-upload-pack',
+    ]);
     const mirror = fs.readdirSync(cacheDir)[0] ?? '';
     expect(fs.existsSync(path.join(cacheDir, mirror, 'shallow'))).toBe(true);
     const reopened = await GitSource.open({

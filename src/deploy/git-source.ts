@@ -77,10 +77,14 @@ export class GitSource {
   async fetch(): Promise<string> {
     const where = `${maskUrl(this.url)} (branch ${this.branch})`;
     try {
-      // A no-op poll is one `ls-remote` (one request, one process) when the tip is the commit
-      // already fetched; only a moved tip pays for the fetch.
+      // A no-op poll is one `ls-remote` (one process) when the tip is the commit already
+      // fetched; only a moved tip pays for the fetch. Over smart HTTP, protocol v0 answers it
+      // in one request where v2 takes two (capabilities, then ls-refs), each a CGI start on
+      // the server: ~22 ms of a ~85 ms poll here. v0 lists every ref, which a deploy
+      // repository's handful of branches makes cheap.
       if (this.#commit !== undefined) {
-        const tip = (await this.#git(['ls-remote', 'origin', `refs/heads/${this.branch}`]))
+        const v0 = /^https?:\/\//i.test(this.#remote) ? ['-c', 'protocol.version=0'] : [];
+        const tip = (await this.#git([...v0, 'ls-remote', 'origin', `refs/heads/${this.branch}`]))
           .split(/\s/)[0]
           ?.trim();
         if (tip === this.#commit) return tip;
