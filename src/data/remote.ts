@@ -246,34 +246,15 @@ export async function pushObjects(
       'Nothing was pushed. Pull them from where they were produced (`cairn exp pull` with -r), or run the experiment again; --no-cache pushes the git refs only.',
     );
   }
-  const bar = progress(options.sink, `push to ${remote.name}`, todo.length);
-  await eachLimit(
-    todo,
-    options.jobs,
-    async (o) => {
-      const from = objectPath(layoutOf(cache, o), o.md5);
-      const to = layoutOf(dest, o);
-      ensureDirSync(tempDir(to));
-      const tmp = tempObjectPath(to);
-      try {
-        await fsp.copyFile(from, tmp, fs.constants.COPYFILE_FICLONE);
-        await fsp.chmod(tmp, to.fileMode);
-        commitTempSync(to, tmp, o.md5);
-      } catch (error) {
-        await fsp.rm(tmp, { force: true });
-        throw error;
-      }
-      bar.step((await fsp.stat(objectPath(to, o.md5))).size);
-    },
-    options.signal,
-  );
-  const bytes = bar.end();
-  return {
-    objects: all.length,
-    transferred: todo.length,
-    present: all.length - todo.length,
-    bytes,
-  };
+  return copyObjects(all, todo, `push to ${remote.name}`, options, async (o) => {
+    const to = layoutOf(dest, o);
+    const from = objectPath(layoutOf(cache, o), o.md5);
+    await place(to, o.md5, async (tmp) => {
+      await fsp.copyFile(from, tmp, fs.constants.COPYFILE_FICLONE);
+      await fsp.chmod(tmp, to.fileMode);
+    });
+    return objectPath(to, o.md5);
+  });
 }
 
 /** md5 of a file as the object's layout hashes it. */
@@ -352,23 +333,31 @@ export async function pullObjects(
       'Nothing was pulled. Push them there from the machine that ran the experiment (`cairn exp push GIT_REMOTE -r NAME`), or pick another data remote with -r; --no-cache pulls the git refs only.',
     );
   }
-  const bar = progress(options.sink, `pull from ${remote.name}`, todo.length);
+  return copyObjects(all, todo, `pull from ${remote.name}`, options, async (o) => {
+    const to = layoutOf(cache, o);
+    const from = objectPath(layoutOf(src, o), o.md5);
+    await place(to, o.md5, (tmp) => copyVerified(from, tmp, o, to.fileMode));
+    return objectPath(to, o.md5);
+  });
+}
+
+/**
+ * Copies `todo` (of `all`) `options.jobs` at a time; `copy` places one object and answers
+ * where it now is. The counts say how many were copied and how many were there already.
+ */
+async function copyObjects(
+  all: readonly ObjectRef[],
+  todo: readonly ObjectRef[],
+  label: string,
+  options: TransferOptions,
+  copy: (o: ObjectRef) => Promise<string>,
+): Promise<TransferCounts> {
+  const bar = progress(options.sink, label, todo.length);
   await eachLimit(
     todo,
     options.jobs,
     async (o) => {
-      const to = layoutOf(cache, o);
-      const from = objectPath(layoutOf(src, o), o.md5);
-      ensureDirSync(tempDir(to));
-      const tmp = tempObjectPath(to);
-      try {
-        await copyVerified(from, tmp, o, to.fileMode);
-        commitTempSync(to, tmp, o.md5);
-      } catch (error) {
-        await fsp.rm(tmp, { force: true });
-        throw error;
-      }
-      bar.step((await fsp.stat(objectPath(to, o.md5))).size);
+      bar.step((await fsp.stat(await copy(o))).size);
     },
     options.signal,
   );
@@ -379,4 +368,21 @@ export async function pullObjects(
     present: all.length - todo.length,
     bytes,
   };
+}
+
+/** Writes an object through a temp file (`write` fills it) renamed into place; none on failure. */
+async function place(
+  to: CacheLayout,
+  md5: string,
+  write: (tmp: string) => Promise<void>,
+): Promise<void> {
+  ensureDirSync(tempDir(to));
+  const tmp = tempObjectPath(to);
+  try {
+    await write(tmp);
+    commitTempSync(to, tmp, md5);
+  } catch (error) {
+    await fsp.rm(tmp, { force: true });
+    throw error;
+  }
 }
