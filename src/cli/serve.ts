@@ -52,8 +52,10 @@ export async function runServe(
 ): Promise<number> {
   try {
     const { serve, prefetchSources } = await import('../commands/serve.js');
-    // The models are read while pino, prom-client and the server's modules load.
+    // The models are read while pino, prom-client and the server's modules load. Finding
+    // them takes a few small reads, each needing the main thread, so those go first.
     const prefetched = prefetchSources(ctx, flags, sources);
+    await Promise.all(prefetched.map((p) => p.reading));
     const { parseDuration } = await import('../core/duration.js');
     const { createLogger } = await import('../serve/logger.js');
     const logger = createLogger({ base: { component: 'serve' } });

@@ -126,6 +126,8 @@ const folderOf = (version: string): string => version.replace(/[^A-Za-z0-9._-]/g
 export interface Prefetched {
   readonly started: number;
   readonly source: Promise<ResolvedSource>;
+  /** settles once its metadata is found and its bytes are being read (or it failed) */
+  readonly reading: Promise<void>;
 }
 
 /**
@@ -141,9 +143,11 @@ export function prefetchSources(
   const access = modelKitAccess(ctx, o);
   return sources.map((arg) => {
     const started = performance.now();
-    const source = resolveSource(access, arg);
-    source.catch(() => undefined); // awaited (and reported) by serve
-    return { started, source };
+    let read = (): void => undefined;
+    const reading = new Promise<void>((resolve) => (read = resolve));
+    const source = resolveSource(access, arg, read);
+    source.then(read, read); // a failure is awaited (and reported) by serve
+    return { started, source, reading };
   });
 }
 

@@ -32,6 +32,7 @@ export async function readModelLayer(
   store: LocalStore,
   manifest: ImageManifest,
   kitfile: Kitfile,
+  reading: () => void = () => undefined,
 ): Promise<ModelLayerFile | undefined> {
   const model = kitfile.model;
   if (model?.path === undefined || isModelKitReference(model.path)) return undefined;
@@ -46,6 +47,7 @@ export async function readModelLayer(
     });
   }
   // Verified before anything reads it (a DigestMismatchError otherwise).
+  reading();
   const blob = await store.readBlobVerified(layer.digest, layer.size);
   const wanted = cleanPath(model.path);
   if (type.format === 'raw')

@@ -89,11 +89,16 @@ async function modelFile(dir: string, kitfile: Kitfile, where: string): Promise<
 const kitName = (k: Kitfile, fallback: string): string =>
   k.model?.name ?? k.package.name ?? fallback;
 
-async function fromFolder(dir: string, name: string | undefined): Promise<ResolvedSource> {
+async function fromFolder(
+  dir: string,
+  name: string | undefined,
+  reading: () => void,
+): Promise<ResolvedSource> {
   // The YAML parser loads only for a Kitfile folder, not for a stored ModelKit.
   const { readKitfile } = await import('../modelkit/kitfile-parse.js');
   const { kitfile } = await readKitfile(dir, undefined, dir);
   const file = await modelFile(dir, kitfile, dir);
+  reading();
   const bytes = await readModelFile(file);
   const digest = sha256Of(bytes);
   return {
@@ -105,7 +110,12 @@ async function fromFolder(dir: string, name: string | undefined): Promise<Resolv
   };
 }
 
-async function fromFile(file: string, name: string | undefined): Promise<ResolvedSource> {
+async function fromFile(
+  file: string,
+  name: string | undefined,
+  reading: () => void,
+): Promise<ResolvedSource> {
+  reading();
   const bytes = await readModelFile(file);
   const digest = sha256Of(bytes);
   return {
@@ -121,6 +131,7 @@ async function fromModelKit(
   access: ModelKitAccess,
   reference: string,
   name: string | undefined,
+  reading: () => void,
 ): Promise<ResolvedSource> {
   const { ref } = parseReference(reference);
   const store = await access.openStore();
@@ -142,7 +153,9 @@ async function fromModelKit(
       { hint: error.hint ?? 'Remove it (`cairn rm`) and pack or pull it again.', cause: error },
     );
   };
-  const model = await modelBytes(access, store, `${found.repository}@${digest}`).catch(corrupt);
+  const model = await modelBytes(access, store, `${found.repository}@${digest}`, reading).catch(
+    corrupt,
+  );
   return {
     name: name ?? kitName(model.kitfile, ref.repository.split('/').pop() ?? ref.repository),
     version: digest,
@@ -160,15 +173,17 @@ async function modelBytes(
   access: ModelKitAccess,
   store: LocalStore,
   pinned: string,
+  reading: () => void,
 ): Promise<{ kitfile: Kitfile; name: string; bytes: Uint8Array; digest?: string }> {
   const { ref } = parseReference(pinned);
   const { desc } = await resolveLocal(store, ref);
   const manifest = await readManifest(store, desc);
   const { kitfile } = await readModelKit(store, manifest, desc.digest);
   if (kitfile !== undefined) {
-    const direct = await readModelLayer(store, manifest, kitfile);
+    const direct = await readModelLayer(store, manifest, kitfile, reading);
     if (direct !== undefined) return { kitfile, ...direct };
   }
+  reading();
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'cairn-serve-'));
   try {
     await access.unpack(pinned, tmp);
@@ -186,8 +201,15 @@ async function modelBytes(
   }
 }
 
-/** Resolves one SOURCE argument (`[NAME=]SOURCE`) relative to `ctx.cwd`. */
-export async function resolveSource(access: ModelKitAccess, arg: string): Promise<ResolvedSource> {
+/**
+ * Resolves one SOURCE argument (`[NAME=]SOURCE`) relative to `ctx.cwd`; `reading` is called
+ * once the metadata is found and the model's bytes start loading (the long part).
+ */
+export async function resolveSource(
+  access: ModelKitAccess,
+  arg: string,
+  reading: () => void = () => undefined,
+): Promise<ResolvedSource> {
   const { name, source } = splitNamed(arg);
   const local = path.resolve(access.cwd, source);
   let stat;
@@ -196,11 +218,11 @@ export async function resolveSource(access: ModelKitAccess, arg: string): Promis
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw error;
   }
-  if (stat?.isDirectory() === true) return fromFolder(local, name);
-  if (stat !== undefined) return fromFile(local, name);
+  if (stat?.isDirectory() === true) return fromFolder(local, name, reading);
+  if (stat !== undefined) return fromFile(local, name, reading);
   if (source.endsWith('.onnx'))
     throw new CairnError('model-missing', `${source}: no such file`, {
       hint: 'Give the path of an .onnx file, a folder with a Kitfile, or a ModelKit reference.',
     });
-  return fromModelKit(access, source, name);
+  return fromModelKit(access, source, name, reading);
 }
