@@ -7,6 +7,7 @@ import type { ExpRow } from '../exp/show.js';
 import type { ExpTable } from '../exp/table.js';
 import type { Cell } from '../exp/values.js';
 import { displayWidth } from './display-width.js';
+import { plainTable } from './table.js';
 
 export function formatExpRun(r: ExpRunResult): string {
   const lines: string[] = [];
@@ -140,22 +141,14 @@ export function formatExpDiff(d: ExpDiff, md: boolean, precision: number): strin
           c.diff === undefined ? '-' : cellText(c.diff, precision),
         ]);
   if (rows.length === 0) return `No changes between ${d.a.spec} and ${d.b.spec}.`;
-  const header = ['Path', 'Metric/Param', d.a.spec.slice(0, 12), d.b.spec.slice(0, 12), 'Change'];
+  const headers = ['Path', 'Metric/Param', d.a.spec.slice(0, 12), d.b.spec.slice(0, 12), 'Change'];
   if (md)
     return [
-      `| ${header.join(' | ')} |`,
-      `|${header.map(() => '---').join('|')}|`,
+      `| ${headers.join(' | ')} |`,
+      `|${headers.map(() => '---').join('|')}|`,
       ...rows.map((r) => `| ${r.join(' | ')} |`),
     ].join('\n');
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [header, ...rows]
-    .map((r) =>
-      r
-        .map((s, i) => s.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return plainTable({ headers, rows });
 }
 
 export function formatApply(a: ApplyResult): string {
@@ -171,16 +164,7 @@ export function formatQueueStatus(entries: readonly QueueEntry[]): string {
     e.baseline.slice(0, 7),
     e.assignments.map((a) => `${a.key}=${a.value}`).join(' '),
   ]);
-  const header = ['Id', 'Experiment', 'State', 'Baseline', 'Params'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [header, ...rows]
-    .map((r) =>
-      r
-        .map((s, i) => s.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return plainTable({ headers: ['Id', 'Experiment', 'State', 'Baseline', 'Params'], rows });
 }
 
 function plural(n: number, word: string): string {

@@ -3,27 +3,11 @@ import { pathToFileURL } from 'node:url';
 import type { PlotsResult } from '../commands/plots.js';
 import type { DiffReport, MetricsShow } from '../metrics/metrics.js';
 import { diffTable, markdownTable, showTable, type Table } from '../metrics/table.js';
-import { displayWidth } from './display-width.js';
+import { plainTable } from './table.js';
 
 export interface TableFlags {
   md: boolean;
   precision: number;
-}
-
-/** Columns two spaces apart, left-aligned, no borders (easy to copy, as DVC prints them). */
-function plainTable(t: Table): string {
-  if (t.rows.length === 0) return '';
-  const all = [t.headers, ...t.rows];
-  const widths = t.headers.map((_, i) => Math.max(...all.map((r) => displayWidth(r[i] ?? ''))));
-  return all
-    .map((r) =>
-      r
-        .map((c, i) =>
-          i === r.length - 1 ? c : c + ' '.repeat((widths[i] ?? 0) - displayWidth(c)),
-        )
-        .join('  '),
-    )
-    .join('\n');
 }
 
 function render(t: Table, flags: TableFlags): string {
