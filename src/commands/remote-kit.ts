@@ -20,7 +20,7 @@ import {
   headManifest,
   listTags,
 } from '../oci/registry/manifests.js';
-import { mapLimit } from '../oci/registry/transfer.js';
+import { mapLimit } from '../core/limit.js';
 import { NotAModelKitError } from '../oci/artifact.js';
 import { infoOf, type KitInfo } from '../modelkit/kitfile-filter.js';
 import { layerBytes, listRow, type ListRow } from '../modelkit/list-row.js';

@@ -16,6 +16,7 @@ import type { Config } from '../core/config.js';
 import { isDirMd5, parseMd5, type Md5Hex } from '../core/digest.js';
 import { CairnError, DigestMismatchError, errnoCode } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
+import { mapLimit } from '../core/limit.js';
 import {
   cacheLayout,
   commitTempSync,
@@ -166,34 +167,6 @@ function missingError(missing: readonly ObjectRef[], where: string, hint: string
     `${String(missing.length)} object${missing.length === 1 ? '' : 's'} missing ${where}: ${shown}${more}`,
     { hint },
   );
-}
-
-/** Runs `work` over `items`, `jobs` at a time; the first failure stops new work and is thrown. */
-async function eachLimit<T>(
-  items: readonly T[],
-  jobs: number,
-  work: (item: T) => Promise<void>,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      signal?.throwIfAborted();
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  const results = await Promise.allSettled(
-    Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker),
-  );
-  const rejected = results.find((r) => r.status === 'rejected');
-  if (rejected !== undefined) throw rejected.reason;
 }
 
 function progress(sink: EventSink | undefined, phase: string, total: number) {
@@ -353,7 +326,7 @@ async function copyObjects(
   copy: (o: ObjectRef) => Promise<string>,
 ): Promise<TransferCounts> {
   const bar = progress(options.sink, label, todo.length);
-  await eachLimit(
+  await mapLimit(
     todo,
     options.jobs,
     async (o) => {

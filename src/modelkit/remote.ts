@@ -27,7 +27,8 @@ import {
   fetchSmallBlob,
   MAX_MANIFEST_BYTES,
 } from '../oci/registry/manifests.js';
-import { mapLimit, pull, type TransferResult } from '../oci/registry/transfer.js';
+import { mapLimit } from '../core/limit.js';
+import { pull, type TransferResult } from '../oci/registry/transfer.js';
 import { MAX_MODEL_REF_CHAIN } from './chain.js';
 import { kitfileFromConfigJson, type Kitfile } from './kitfile.js';
 import { modelKitFormat, NotAModelKitError, synthesiseKitfile } from './read.js';

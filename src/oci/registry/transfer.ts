@@ -4,6 +4,7 @@
  * with progress as events and a report of what happened to every blob.
  */
 import type { EventSink } from '../../core/events.js';
+import { mapLimit } from '../../core/limit.js';
 import type { Sha256Digest } from '../digest.js';
 import type { LocalStore } from '../layout.js';
 import { readManifest, recordManifest, resolveLocal } from '../local-repo.js';
@@ -49,30 +50,6 @@ export interface TransferOptions {
   concurrency: number;
   sink: EventSink;
   signal?: AbortSignal;
-}
-
-/** Runs `fn` over `items`, at most `limit` at once; the first failure stops new starts. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  let failed: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failed === undefined && next < items.length) {
-      const i = next++;
-      try {
-        out[i] = await fn(items[i] as T);
-      } catch (error) {
-        failed ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failed !== undefined) throw failed.error;
-  return out;
 }
 
 /** The distinct blobs a manifest needs: config first, then layers in order. */
