@@ -17,7 +17,6 @@ import {
   writeFileAtomic,
 } from '../core/fs.js';
 import { acquireLock, type HeldLock } from '../core/lock.js';
-import { BlobReadError, BlobSizeError, readAndHash } from './blob-reader.js';
 import { Sha256Counter, digestHex, sha256Of, type Sha256Digest } from './digest.js';
 import { descriptorJson, parseDescriptor, type Descriptor } from './manifest.js';
 import { goString, byteOrder } from './gojson.js';
@@ -171,29 +170,45 @@ export class LocalStore {
   }
 
   /**
-   * A whole blob, its size and digest checked (on a worker thread when it is large, see
-   * `blob-reader.ts`): a DigestMismatchError when it does not verify.
+   * A whole blob, its size and digest checked before anyone uses it: a DigestMismatchError when
+   * it does not verify. One positional read into a buffer of its size, not readFile's 512 KiB
+   * rounds through the main thread, so the read and its page faults stay on the thread pool.
+   * (A worker thread for the read and hash was tried: its start cost more than it saved.)
    */
   async readBlobVerified(digest: Sha256Digest, expectedSize: number): Promise<Buffer> {
-    let read;
+    let handle: fsp.FileHandle;
     try {
-      read = await readAndHash(this.blobPath(digest), expectedSize);
+      handle = await fsp.open(this.blobPath(digest), 'r');
     } catch (error) {
-      if (error instanceof BlobReadError && error.code === 'ENOENT') throw this.#missing(digest);
-      if (error instanceof BlobSizeError) {
-        throw new CairnError(
-          'size-mismatch',
-          `blob ${digest} is ${String(error.size)} bytes, expected ${String(expectedSize)}`,
-        );
-      }
+      if (errnoCode(error) === 'ENOENT') throw this.#missing(digest);
       throw error;
     }
-    if (read.digest !== digest) {
-      throw new DigestMismatchError(`blob ${this.blobPath(digest)}`, digest, read.digest, {
+    const wrongSize = (size: number): CairnError =>
+      new CairnError(
+        'size-mismatch',
+        `blob ${digest} is ${String(size)} bytes, expected ${String(expectedSize)}`,
+      );
+    let bytes: Buffer;
+    try {
+      const size = (await handle.stat()).size;
+      if (size !== expectedSize) throw wrongSize(size);
+      bytes = Buffer.allocUnsafe(size);
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
+        if (bytesRead === 0) throw wrongSize(filled);
+        filled += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+    const actual = sha256Of(bytes);
+    if (actual !== digest) {
+      throw new DigestMismatchError(`blob ${this.blobPath(digest)}`, digest, actual, {
         hint: 'The local store is corrupt: remove the ModelKit (`cairn rm`) and pack or pull it again.',
       });
     }
-    return read.bytes;
+    return bytes;
   }
 
   /**
