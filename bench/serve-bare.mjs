@@ -1,6 +1,9 @@
 // The peer of `cairn serve` in bench/serve.mjs: the smallest OIP JSON server Node can run, a
 // bare node:http handler around one onnxruntime-node session (no validation, no metrics).
-// Usage: node bench/serve-bare.mjs MODEL.onnx  (prints "listening on http://127.0.0.1:PORT")
+// With `--batch N` it stacks the one-row FP32 requests that arrive while a run is in flight into
+// one run of up to N rows (the model's single input and output must have a dynamic first
+// dimension): the best batching any node:http server can do, the peer of Cairn's batcher.
+// Usage: node bench/serve-bare.mjs MODEL.onnx [--batch N]  (prints "listening on http://...")
 import { Buffer } from 'node:buffer';
 import http from 'node:http';
 import process from 'node:process';
@@ -17,6 +20,39 @@ const tensor = ({ datatype, data, shape }) => {
   if (type === 'int64') return new ort.Tensor(type, BigInt64Array.from(flat, BigInt), shape);
   return new ort.Tensor(type, ARRAYS[type].from(flat), shape);
 };
+const maxBatch = process.argv[3] === '--batch' ? Number(process.argv[4]) : 0;
+
+const answer = (res, id, outputs) => {
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ model_name: 'model', id, outputs }));
+};
+
+// Batching: rows wait here while a run is in flight; the run's end starts the next one.
+const queue = [];
+let running = false;
+const runBatch = async () => {
+  const batch = queue.splice(0, maxBatch);
+  const width = batch[0].row.length;
+  const rows = new Float32Array(batch.length * width);
+  batch.forEach((b, i) => rows.set(b.row, i * width));
+  const input = new ort.Tensor('float32', rows, [batch.length, width]);
+  const [name, out] = Object.entries(await session.run({ [session.inputNames[0]]: input }))[0];
+  const per = out.data.length / batch.length;
+  batch.forEach((b, i) => {
+    const data = Array.from(out.data.subarray(i * per, (i + 1) * per), Number);
+    answer(b.res, b.id, [{ name, shape: [1, ...out.dims.slice(1)], datatype: 'FP32', data }]);
+  });
+  if (queue.length > 0) void runBatch();
+  else running = false;
+};
+const enqueue = (row, res, id) => {
+  queue.push({ row, res, id });
+  if (!running) {
+    running = true;
+    void runBatch();
+  }
+};
+
 const server = http.createServer((req, res) => {
   // Any GET is a health probe (bench/serve.mjs times "spawn to ready" on GET /).
   if (req.method === 'GET') return void res.end();
@@ -24,6 +60,8 @@ const server = http.createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', async () => {
     const body = JSON.parse(Buffer.concat(chunks).toString());
+    if (maxBatch > 0)
+      return enqueue(Float32Array.from(body.inputs[0].data.flat(Infinity)), res, body.id ?? '');
     const feeds = Object.fromEntries(body.inputs.map((i) => [i.name, tensor(i)]));
     const result = await session.run(feeds);
     const outputs = Object.entries(result).map(([name, t]) => ({
@@ -32,8 +70,7 @@ const server = http.createServer((req, res) => {
       datatype: OIP[t.type],
       data: Array.from(t.data, Number),
     }));
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ model_name: 'model', id: body.id ?? '', outputs }));
+    answer(res, body.id ?? '', outputs);
   });
 });
 server.listen(0, '127.0.0.1', () => {

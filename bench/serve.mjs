@@ -2,7 +2,8 @@
 // - serve-rest:  REST throughput at concurrency 64 vs a bare node:http + onnxruntime-node server
 //                (bench/serve-bare.mjs) on the same model (>= 0.85x), and p99 at half of Cairn's
 //                rate (<= 5 ms); the in-process ORT loop (no HTTP) is printed as the ceiling.
-// - serve-batch: the MLP with batching on (max 32, 2 ms) vs off at concurrency 64 (>= 2x).
+// - serve-batch: the MLP with batching on (max 32, 2 ms) vs off at concurrency 64 (>= 2x); the
+//                bare peer with and without its own batching shows what any node:http server gets.
 // - serve-ready: `cairn serve REF` of a 10 MB ONNX ModelKit in the local store until its model
 //                answers ready (<= 0.5 s), with the bare server's start on the same file.
 // - serve-soak:  RSS over 2 minutes of wrk mixing valid and invalid requests (flat within 10%).
@@ -142,6 +143,7 @@ function wrk(
   };
   return {
     rps: num(/Requests\/sec:\s+([0-9.]+)/),
+    requests: num(/(\d+) requests in/),
     p50_ms: pct(50),
     p99_ms: pct(99),
     non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
@@ -161,6 +163,20 @@ function inProcessLoop(model, seconds = 3) {
     console.log(n / ${seconds});`;
   const r = sh([process.execPath, '--input-type=module', '-e', script, model], { cwd: REPO_ROOT });
   return Number(r.stdout.trim());
+}
+
+/** CPU time a process (all its threads) has used so far, in ms (clock ticks of 10 ms). */
+function cpuMs(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime
+}
+
+/** `wrk` against a started server, adding the server's CPU time per request in µs. */
+function wrkWithCpu(server, ...args) {
+  const before = cpuMs(server.pid);
+  const run = wrk(server.url, ...args);
+  return { ...run, cpu_us_per_request: ((cpuMs(server.pid) - before) * 1000) / run.requests };
 }
 
 function rssBytes(pid) {
@@ -229,17 +245,33 @@ async function batch(dir, targets, results) {
     config,
     `models:\n  mlp:\n    batching: {maxBatchSize: 32, maxLatencyMs: 2}\n    versions:\n      v1: ${mlp}\n`,
   );
-  const off = await startServer(serveArgv(`mlp=${mlp}`));
-  const offRun = wrk(off.url, '/v2/models/mlp/infer', [one]);
-  await off.stop();
-  const on = await startServer(serveArgv('--config', config));
-  const onRun = wrk(on.url, '/v2/models/mlp/infer', [one]);
-  await on.stop();
-  results.batch = { off: offRun, on: onRun };
+  // The same comparison on the bare peer, with and without its own batching: what batching
+  // can give any node:http server on this machine (HTTP and JSON stay per request).
+  const measure = async (argv) => {
+    const server = await startServer(argv);
+    const run = wrkWithCpu(server, '/v2/models/mlp/infer', [one]);
+    await server.stop();
+    return run;
+  };
+  const bareOffRun = await measure(bare(mlp));
+  const bareOnRun = await measure([...bare(mlp), '--batch', '32']);
+  const offRun = await measure(serveArgv(`mlp=${mlp}`));
+  const onRun = await measure(serveArgv('--config', config));
+  results.batch = { off: offRun, on: onRun, bare_off: bareOffRun, bare_on: bareOnRun };
+  const row = (name, r, base) => [
+    name,
+    r.rps.toFixed(0),
+    `${r.p50_ms} ms`,
+    `${r.p99_ms} ms`,
+    `${r.cpu_us_per_request.toFixed(1)} µs`,
+    base === undefined ? '-' : `${(r.rps / base.rps).toFixed(2)}x`,
+  ];
   printTable([
-    ['MLP batch 1, c64', 'req/s', 'p50', 'p99'],
-    ['batching off', offRun.rps.toFixed(0), `${offRun.p50_ms} ms`, `${offRun.p99_ms} ms`],
-    ['batching on (32, 2 ms)', onRun.rps.toFixed(0), `${onRun.p50_ms} ms`, `${onRun.p99_ms} ms`],
+    ['MLP batch 1, c64', 'req/s', 'p50', 'p99', 'server CPU/req', 'vs off'],
+    row('bare node:http + ORT', bareOffRun),
+    row('bare, batching (32)', bareOnRun, bareOffRun),
+    row('cairn, batching off', offRun),
+    row('cairn, batching on (32, 2 ms)', onRun, offRun),
   ]);
   targets.push(target('batching on vs off', onRun.rps / offRun.rps, '>=', 2, 'x'));
 }
