@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { TrafficConfigError, TrafficRouter, route, trafficPolicy, type Random } from './traffic.js';
+import {
+  TrafficConfigError,
+  TrafficRouter,
+  route,
+  splitOver,
+  trafficPolicy,
+  type Random,
+} from './traffic.js';
 import { InferError } from './types.js';
 
 /** A seeded PRNG (mulberry32) so statistical tests are reproducible. */
@@ -134,6 +141,67 @@ describe('shadow', () => {
     const sigma = Math.sqrt(n * 0.25 * 0.75);
     expect(Math.abs(shadowed - n * 0.25)).toBeLessThan(3 * sigma);
     expect(route(policy, { 'x-model-version': 'v2' }, () => 0).shadow).toBeUndefined();
+  });
+});
+
+describe('versions that are not loaded', () => {
+  const weights = { v1: 50, v2: 30, v3: 20 };
+
+  it("gives an unloaded version's share to the loaded ones, in proportion", () => {
+    const policy = trafficPolicy('iris', { weights }, VERSIONS);
+    const random = seeded(11);
+    const counts = new Map<string, number>();
+    const n = 10_000;
+    for (let i = 0; i < n; i++) {
+      const { primary } = route(policy, {}, random, ['v1', 'v3']);
+      counts.set(primary, (counts.get(primary) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).toEqual(['v1', 'v3']);
+    // 50:20 is 71.4% : 28.6%; 1 degree of freedom, the 0.999 quantile is 10.83.
+    expect(chiSquare(counts, { v1: 500 / 7, v3: 200 / 7 }, n)).toBeLessThan(10.83);
+    // With every weighted version loaded the policy is used as it is.
+    expect(splitOver(policy, ['v3', 'v2', 'v1'])).toBe(policy);
+  });
+
+  it('keeps sticky callers of a loaded version where they were when another is unloaded', () => {
+    const policy = trafficPolicy('iris', { weights, stickyHeader: 'x-user' }, VERSIONS);
+    const moved = new Set<string>();
+    for (let user = 0; user < 1_000; user++) {
+      const headers = { 'x-user': `u${user}` };
+      const before = route(policy, headers).primary;
+      const after = route(policy, headers, Math.random, ['v1', 'v3']).primary;
+      if (before === 'v2') moved.add(after);
+      else expect(after).toBe(before);
+    }
+    // v2's callers (about 300) are spread over the versions still loaded.
+    expect(moved).toEqual(new Set(['v1', 'v3']));
+  });
+
+  it('sends everything to the latest loaded version when no weighted one is loaded', () => {
+    const policy = trafficPolicy('iris', { weights: { v2: 100 } }, VERSIONS);
+    const random = seeded(5);
+    for (let i = 0; i < 100; i++)
+      expect(route(policy, {}, random, ['v1', 'v3']).primary).toBe('v3');
+  });
+
+  it('pins to a loaded version outside the policy, and 404s a pin to one that is neither', () => {
+    const policy = trafficPolicy('iris', { weights: { v1: 100 } }, ['v1']);
+    expect(route(policy, { 'x-model-version': 'v4' }, Math.random, ['v1', 'v4']).primary).toBe(
+      'v4',
+    );
+    expect(() => route(policy, { 'x-model-version': 'v5' }, Math.random, ['v1', 'v4'])).toThrow(
+      /model iris has no version v5; served versions: v1, v4/,
+    );
+  });
+
+  it('mirrors nothing to a shadow version that is not loaded', () => {
+    const policy = trafficPolicy(
+      'iris',
+      { weights: { v1: 100 }, shadow: { version: 'v2', percent: 100 } },
+      VERSIONS,
+    );
+    expect(route(policy, {}, seeded(1), ['v1', 'v2']).shadow).toBe('v2');
+    expect(route(policy, {}, seeded(1), ['v1']).shadow).toBeUndefined();
   });
 });
 

@@ -116,15 +116,22 @@ export function trafficPolicy(
   });
 }
 
-/** Decides where one request goes under `policy`. Throws InferError('not-found') for a bad pin. */
+/**
+ * Decides where one request goes under `policy`. `loaded`, when given, lists the versions that
+ * can answer now: the split is then `splitOver` them, a pin may also name a loaded version the
+ * policy does not weigh, and no copy goes to a shadow that is not loaded. Throws
+ * InferError('not-found') for a pin to a version neither the policy nor `loaded` knows.
+ */
 export function route(
   policy: TrafficPolicy,
   headers: Headers,
   random: Random = Math.random,
+  loaded?: readonly string[],
 ): Route {
   const shadowOf = (primary: string): Route['shadow'] => {
     const shadow = policy.config.shadow;
     if (shadow === undefined || shadow.version === primary) return undefined;
+    if (loaded !== undefined && !loaded.includes(shadow.version)) return undefined;
     return random() * 100 < shadow.percent ? shadow.version : undefined;
   };
   const withShadow = (primary: string, reason: Route['reason']): Route => {
@@ -134,17 +141,42 @@ export function route(
 
   const pinned = header(headers, policy.config.pinHeader ?? 'x-model-version');
   if (pinned !== undefined) {
-    if (!policy.versions.has(pinned)) {
+    if (!policy.versions.has(pinned) && loaded?.includes(pinned) !== true) {
       throw new InferError(
         'not-found',
-        `model ${policy.model} has no version ${pinned}; served versions: ${[...policy.versions].join(', ')}`,
+        `model ${policy.model} has no version ${pinned}; served versions: ${(loaded ?? [...policy.versions]).join(', ')}`,
       );
     }
     return withShadow(pinned, 'pinned');
   }
+  const split = loaded === undefined ? policy : splitOver(policy, loaded);
   const key = stickyKey(policy.config, headers);
-  if (key !== undefined) return withShadow(pick(policy, bucketOf(key)), 'sticky');
-  return withShadow(pick(policy, Math.floor(random() * BUCKETS)), 'weighted');
+  if (key !== undefined) return withShadow(pick(split, bucketOf(key)), 'sticky');
+  return withShadow(pick(split, Math.floor(random() * BUCKETS)), 'weighted');
+}
+
+/**
+ * The policy with its split over the `loaded` versions only (an unloaded version's share goes to
+ * the loaded ones in proportion to their weights); the policy itself when every weighted version
+ * is loaded, and the last of `loaded` alone when none is (as for a model without a policy).
+ * `loaded` is not empty.
+ */
+export function splitOver(policy: TrafficPolicy, loaded: readonly string[]): TrafficPolicy {
+  if (policy.ranges.every((r) => loaded.includes(r.version))) return policy;
+  const kept = Object.entries(policy.config.weights).filter(
+    ([version, weight]) => weight > 0 && loaded.includes(version),
+  );
+  const total = kept.reduce((sum, [, weight]) => sum + weight, 0);
+  const ranges: { version: string; upTo: number }[] = [];
+  let cumulative = 0;
+  for (const [version, weight] of kept) {
+    cumulative += weight;
+    ranges.push({ version, upTo: Math.round((cumulative / total) * BUCKETS) });
+  }
+  const last = ranges.at(-1);
+  if (last !== undefined) last.upTo = BUCKETS;
+  else ranges.push({ version: loaded.at(-1) ?? '', upTo: BUCKETS });
+  return { ...policy, ranges };
 }
 
 /** Holds a model's current policy; `set` replaces it whole, so readers never see a mix. */
@@ -170,8 +202,9 @@ export class TrafficRouter {
     this.#policy = policy;
   }
 
-  route(headers: Headers): Route {
-    return route(this.#policy, headers, this.#random);
+  /** `route` under the current policy; `loaded`: the versions that can answer now. */
+  route(headers: Headers, loaded?: readonly string[]): Route {
+    return route(this.#policy, headers, this.#random, loaded);
   }
 }
 
