@@ -60,7 +60,12 @@ export {
   type ExpRunResult,
 } from './commands/exp.js';
 export { serve, type ServeOptions, type ServeHandle, type ServedModel } from './commands/serve.js';
-export { ModelRepository, type Loader, type IndexEntry } from './serve/repository.js';
+export {
+  ModelRepository,
+  type Loader,
+  type LoadRequest,
+  type IndexEntry,
+} from './serve/repository.js';
 export { createApp, type AppOptions } from './serve/http.js';
 export { execute, inferenceBackend, metadataOf } from './serve/backend.js';
 export type { ModelMetadata } from './serve/types.js';

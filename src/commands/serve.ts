@@ -24,6 +24,7 @@ import { PredictionLog } from '../serve/prediction-log.js';
 import type { ReloadResult } from '../serve/reload.js';
 import { TrafficRouter } from '../serve/traffic.js';
 import { loadConfigVersion, policyOf } from '../serve/config-models.js';
+import { ModelSources } from '../serve/model-sources.js';
 import { createOnnxRuntime, preloadOnnxRuntime } from '../serve/onnx-runtime.js';
 import { ModelRepository } from '../serve/repository.js';
 import type { Route } from '../serve/routes.js';
@@ -197,8 +198,12 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
       }),
     );
   };
-  const origins = new Map<string, string>();
-  const load = async (arg: string, pending?: Prefetched): Promise<ServedVersion> => {
+  /** Loads a SOURCE, served as `label` when given, else under its own version. */
+  const load = async (
+    arg: string,
+    pending?: Prefetched,
+    label?: string,
+  ): Promise<ServedVersion> => {
     const started = pending?.started ?? performance.now();
     const source = await (pending?.source ?? resolveSource(access, arg));
     const runtime = await createOnnxRuntime({
@@ -206,10 +211,9 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
       file: source.file,
       ...(o.threads === undefined ? {} : { threads: o.threads }),
     });
-    origins.set(source.name, splitNamed(arg).source);
     const served = {
       model: source.name,
-      version: source.version,
+      version: label ?? source.version,
       digest: source.digest,
       runtime,
     };
@@ -220,35 +224,39 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
     openLog(served, o.logSample);
     return served;
   };
-  const repo = new ModelRepository(async (name, source) => {
-    const from = source ?? origins.get(name);
-    if (from === undefined)
-      throw new CairnError('unknown-model', `model "${name}" has no source to load it from`, {
-        hint: 'Give one in the body: {"parameters": {"source": "model.onnx"}}.',
-      });
-    return load(`${name}=${from}`);
-  });
-  repo.observe(observer);
   const loadOptions = {
     access,
     metrics,
     ...(o.threads === undefined ? {} : { threads: o.threads }),
     ...(o.logger === undefined ? {} : { logger: o.logger }),
   };
+  const loadVersion = async (
+    file: ServeConfig,
+    m: ServeConfig['models'][number],
+    label: string | undefined,
+    source: string,
+  ): Promise<ServedVersion> => {
+    const served = await loadConfigVersion({ ...loadOptions, config: file }, m, label, source);
+    openLog(served, o.logSample ?? m.log?.sample, m.log);
+    return served;
+  };
+  // Where every version comes from, per (model, version): the repository's loads use it.
+  const sources = new ModelSources(
+    {
+      source: (name, source, label) => load(`${name}=${source}`, undefined, label),
+      config: loadVersion,
+      discard: (served): Promise<void> => repo.discard(served),
+    },
+    ctx.cwd,
+  );
+  const repo: ModelRepository = new ModelRepository(sources.load);
+  repo.observe(observer);
   try {
+    if (config !== undefined) sources.apply(config);
     for (const m of config?.models ?? []) {
       const policy = policyOf(m);
-      for (const [label, source] of m.versions) {
-        const served = await loadConfigVersion(
-          { ...loadOptions, config: config as ServeConfig },
-          m,
-          label,
-          source,
-        );
-        repo.add(served);
-        openLog(served, o.logSample ?? m.log?.sample, m.log);
-        origins.set(m.name, source);
-      }
+      for (const [label, source] of m.versions)
+        repo.add(await loadVersion(config as ServeConfig, m, label, source));
       repo.setTraffic(new TrafficRouter(policy));
     }
     const fromConfig = new Set(config?.models.map((m) => m.name));
@@ -274,6 +282,11 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
         );
       }
       repo.add(served);
+      sources.remember(served.model, served.version, {
+        source: splitNamed(arg).source,
+        labelled: false,
+        declared: false,
+      });
     }
   } catch (error) {
     await repo.close();
@@ -321,10 +334,9 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
     name: v.model,
     version: v.version,
     digest: v.digest,
-    source: origins.get(v.model) ?? '',
+    source: sources.origin(v.model, v.version)?.source ?? '',
   }));
   let drained: Promise<DrainResult> | undefined;
-  const current = { config };
   let reloading: Promise<ReloadResult> = Promise.resolve({ traffic: [], loaded: [], unloaded: [] });
   const drain = (timeoutMs: number): Promise<DrainResult> =>
     (drained ??= (async () => {
@@ -346,16 +358,7 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
         .catch(() => undefined)
         .then(async () => {
           const { reloadConfig } = await import('../serve/reload.js');
-          return reloadConfig(o.config, ctx.cwd, repo, current, async (file, m, label, source) => {
-            const served = await loadConfigVersion(
-              { ...loadOptions, config: file },
-              m,
-              label,
-              source,
-            );
-            openLog(served, o.logSample ?? m.log?.sample, m.log);
-            return served;
-          });
+          return reloadConfig(o.config, ctx.cwd, repo, sources, loadVersion);
         });
       return reloading;
     },

@@ -53,35 +53,41 @@ async function processDigest(m: ModelConfig, source: string): Promise<string> {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** Loads one version of a config model. */
+/**
+ * Loads one version of a config model from `source`, served as `label`; without a label (a
+ * source loaded through the repository API) the version is the source's own, as for a SOURCE
+ * argument.
+ */
 export async function loadConfigVersion(
   o: ConfigLoadOptions,
   m: ModelConfig,
-  label: string,
+  label: string | undefined,
   source: string,
 ): Promise<ServedVersion> {
   const started = performance.now();
   let runtime: ModelRuntime;
   let digest: string;
+  let version: string;
   if (m.runtime === 'process') {
     const absolute = path.resolve(o.config.file);
+    digest = await processDigest(m, source);
+    version = label ?? digest;
     runtime = await startProcessRuntime({
       command: m.command ?? '',
       model: m.name,
       cwd: path.dirname(absolute),
-      env: { CAIRN_MODEL_SOURCE: source, CAIRN_MODEL_VERSION: label },
-      onEvent: (event) => o.logger?.info({ model: m.name, version: label, ...event }, event.type),
+      env: { CAIRN_MODEL_SOURCE: source, CAIRN_MODEL_VERSION: version },
+      onEvent: (event) => o.logger?.info({ model: m.name, version, ...event }, event.type),
     }).catch((error: unknown) => {
       throw new CairnError(
         'bad-model',
-        `${o.config.file}: model ${m.name} version ${label}: ${error instanceof Error ? error.message : String(error)}`,
+        `${o.config.file}: model ${m.name} version ${version}: ${error instanceof Error ? error.message : String(error)}`,
         {
           hint: 'The command must serve OIP REST on 127.0.0.1:$PORT, answer /v2/health/ready and describe the model at /v2/models/NAME.',
           cause: error,
         },
       );
     });
-    digest = await processDigest(m, source);
   } else {
     const resolved = await resolveSource(o.access, `${m.name}=${source}`);
     const threads = m.threads ?? o.threads;
@@ -91,8 +97,9 @@ export async function loadConfigVersion(
       ...(threads === undefined ? {} : { threads }),
     });
     digest = resolved.digest;
+    version = label ?? resolved.version;
   }
-  const labels = { model: m.name, version: label };
+  const labels = { model: m.name, version };
   if (m.batching !== undefined) {
     runtime = batching(runtime, {
       ...m.batching,
@@ -103,5 +110,5 @@ export async function loadConfigVersion(
     });
   }
   o.metrics.observeLoad(labels, (performance.now() - started) / 1000);
-  return { model: m.name, version: label, digest, runtime };
+  return { model: m.name, version, digest, runtime };
 }

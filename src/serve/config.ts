@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { CairnError, errnoCode } from '../core/errors.js';
 import { parseManifest, type Located } from '../core/manifest.js';
+import { absoluteSource } from './source.js';
 
 const positiveInt = z.number().int().positive();
 const percent = z.number().min(0).max(100);
@@ -117,7 +118,7 @@ function resolveModel(
   const at = (...rest: PropertyKey[]) => ['models', name, ...rest];
   const versions = new Map<string, string>();
   for (const [label, v] of Object.entries(raw.versions)) {
-    versions.set(label, resolveSource(typeof v === 'string' ? v : v.source, baseDir));
+    versions.set(label, absoluteSource(typeof v === 'string' ? v : v.source, baseDir));
   }
   if (versions.size === 0) {
     throw located.error(at('versions'), `model '${name}' declares no version`);
@@ -168,16 +169,6 @@ function resolveModel(
     ...(raw.shadow === undefined ? {} : { shadow: raw.shadow }),
     ...(raw.log === undefined ? {} : { log: raw.log }),
   };
-}
-
-/** A local path (anything with a slash or an .onnx suffix that exists as written) or a reference. */
-function resolveSource(source: string, baseDir: string): string {
-  const looksLocal =
-    source.startsWith('.') ||
-    source.startsWith('/') ||
-    source.endsWith('.onnx') ||
-    !source.includes(':');
-  return looksLocal ? path.resolve(baseDir, source) : source;
 }
 
 function lowerHeader(

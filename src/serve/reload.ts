@@ -31,7 +31,8 @@ export async function reloadConfig(
   file: string | undefined,
   cwd: string,
   repo: ModelRepository,
-  previous: { config: ServeConfig | undefined },
+  /** the config applied now; `apply` makes the new one current (see ModelSources) */
+  previous: { readonly config: ServeConfig | undefined; apply(config: ServeConfig): void },
   loadVersion: (
     config: ServeConfig,
     m: ModelConfig,
@@ -88,7 +89,7 @@ export async function reloadConfig(
       going.push(repo.unload(old.name, label));
     }
   }
-  previous.config = config;
+  previous.apply(config);
   await Promise.all(going);
   return {
     traffic: policies.map((p) => p.model),

@@ -9,8 +9,19 @@ import type { AnswerObserver } from './observe.js';
 import type { TrafficRouter } from './traffic.js';
 import { InferError, type ServedVersion } from './types.js';
 
-/** Loads a model by name, from `source` or else from wherever it was loaded before. */
-export type Loader = (name: string, source: string | undefined) => Promise<ServedVersion>;
+/** What a repository load asks for (the body of `POST /v2/repository/models/{m}/load`). */
+export interface LoadRequest {
+  /** a SOURCE to load; absent: the source the server knows for the version (or the model) */
+  readonly source?: string;
+  /** the version to load; with `source`, the label to serve that source under */
+  readonly version?: string;
+}
+
+/**
+ * Loads versions of a model by name; resolves once every one is ready to take requests (and
+ * throws, having closed what it loaded, when one fails). Adding them is the repository's job.
+ */
+export type Loader = (name: string, request: LoadRequest) => Promise<readonly ServedVersion[]>;
 
 /** Where one request goes: the version that answers, and one that gets a mirrored copy. */
 export interface Routed {
@@ -29,6 +40,8 @@ export interface IndexEntry {
 export class ModelRepository {
   /** name → versions, oldest first; the last one answers when a request names no version */
   readonly #models = new Map<string, ServedVersion[]>();
+  /** name → the ids of its loaded versions, in the same order (what traffic may split over) */
+  readonly #ids = new Map<string, readonly string[]>();
   readonly #inFlight = new Map<ServedVersion, number>();
   readonly #idle = new Map<ServedVersion, () => void>();
   /** models that were unloaded, remembered for the index and a later load */
@@ -50,8 +63,21 @@ export class ModelRepository {
       this.#retire(v).catch(() => undefined);
       return false;
     });
-    this.#models.set(served.model, [...versions, served]);
+    this.#set(served.model, [...versions, served]);
     this.#unloaded.delete(served.model);
+  }
+
+  #set(model: string, versions: ServedVersion[]): void {
+    if (versions.length === 0) {
+      this.#models.delete(model);
+      this.#ids.delete(model);
+      return;
+    }
+    this.#models.set(model, versions);
+    this.#ids.set(
+      model,
+      versions.map((v) => v.version),
+    );
   }
 
   /** Every loaded version, models in load order. */
@@ -69,7 +95,9 @@ export class ModelRepository {
 
   /**
    * The version that answers a request: the one named, else the one the model's traffic policy
-   * routes `headers` to (split, sticky or pinned), else the latest loaded.
+   * routes `headers` to (split, sticky or pinned; the split is over the versions loaded now, so
+   * an unloaded version's share goes to the others until it is loaded again), else the latest
+   * loaded.
    */
   pick(model: string, version?: string, headers?: IncomingHttpHeaders): ServedVersion {
     return this.route(model, version, headers).served;
@@ -81,7 +109,7 @@ export class ModelRepository {
     if (version !== undefined) return { served: this.#named(model, versions, version) };
     const router = this.#traffic.get(model);
     if (router === undefined) return { served: versions[versions.length - 1] as ServedVersion };
-    const decided = router.route(headers);
+    const decided = router.route(headers, this.#ids.get(model) ?? []);
     const served = this.#named(model, versions, decided.primary);
     if (decided.shadow === undefined) return { served };
     const shadow = versions.find((v) => v.version === decided.shadow);
@@ -152,13 +180,17 @@ export class ModelRepository {
     return [...loaded, ...gone];
   }
 
-  /** Loads (or reloads) a model through the loader the server was given. */
-  async load(name: string, source: string | undefined): Promise<ServedVersion> {
+  /**
+   * Loads (or reloads) versions of a model through the loader the server was given. A version
+   * already loaded is replaced: the new one answers from then on, the old one closes once its
+   * requests in flight are done.
+   */
+  async load(name: string, request: LoadRequest = {}): Promise<readonly ServedVersion[]> {
     if (this.#loader === undefined)
       throw new InferError('unavailable', 'this server cannot load models');
-    const served = await this.#loader(name, source);
-    this.add(served);
-    return served;
+    const loaded = await this.#loader(name, request);
+    for (const served of loaded) this.add(served);
+    return loaded;
   }
 
   /**
@@ -169,12 +201,19 @@ export class ModelRepository {
     const versions = this.versions(model);
     const going = version === undefined ? [...versions] : [this.pick(model, version)];
     const left = versions.filter((v) => !going.includes(v));
-    if (left.length === 0) {
-      this.#models.delete(model);
-      this.#unloaded.add(model);
-    } else this.#models.set(model, left);
+    this.#set(model, left);
+    if (left.length === 0) this.#unloaded.add(model);
     await Promise.all(going.map((v) => this.#retire(v)));
     return going;
+  }
+
+  /** Closes a version that was loaded but is not served after all (never `add`ed). */
+  async discard(served: ServedVersion): Promise<void> {
+    await served.runtime.close();
+    const serving = this.all().some(
+      (v) => v.model === served.model && v.version === served.version,
+    );
+    this.#observer?.retired?.(served, serving);
   }
 
   /** Unloads everything (after a drain), closing every runtime. */

@@ -78,15 +78,56 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-/** A string field of an optional JSON body, or of its `parameters`. */
-function field(doc: unknown, key: string): string | undefined {
-  if (typeof doc !== 'object' || doc === null) return undefined;
-  const record = doc as Record<string, unknown>;
-  const params = record.parameters as Record<string, unknown> | undefined;
-  const value = record[key] ?? params?.[key];
-  if (value !== undefined && typeof value !== 'string')
-    throw new InferError('bad-request', `"${key}" must be a string`);
-  return value;
+/** What a JSON value is, for messages (never the value itself, which may be large). */
+const kindOf = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+
+/**
+ * The string fields of a repository request body: empty, or a JSON object whose fields may
+ * also sit under `parameters` (where Triton's and KServe's clients put them). A field of the
+ * wrong type, or given twice with two values, is a 400 that names it.
+ */
+function repositoryFields<K extends string>(
+  body: Buffer,
+  keys: readonly K[],
+): Partial<Record<K, string>> {
+  const doc = parseJson(body);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(doc))
+    throw new InferError(
+      'bad-request',
+      `the request body must be a JSON object like {"version": "v2"}, not ${kindOf(doc)}`,
+    );
+  const params = doc.parameters;
+  if (params !== undefined && !isObject(params))
+    throw new InferError(
+      'bad-request',
+      `"parameters" must be an object like {"version": "v2"}, not ${kindOf(params)}`,
+    );
+  const fields: Partial<Record<K, string>> = {};
+  for (const key of keys) {
+    const given = [
+      [key, doc[key]],
+      [`parameters.${key}`, params?.[key]],
+    ] as const;
+    for (const [where, value] of given) {
+      if (value !== undefined && (typeof value !== 'string' || value === ''))
+        throw new InferError(
+          'bad-request',
+          `"${where}" must be a non-empty string, not ${value === '' ? 'an empty one' : kindOf(value)}`,
+        );
+    }
+    const [top, nested] = given.map(([, value]) => value as string | undefined);
+    if (top !== undefined && nested !== undefined && top !== nested)
+      throw new InferError(
+        'bad-request',
+        `"${key}" and "parameters.${key}" disagree (${top} and ${nested}); send one of them`,
+      );
+    const value = top ?? nested;
+    if (value !== undefined) fields[key] = value;
+  }
+  return fields;
 }
 
 const metadata = (c: RouteContext): Reply => ({
@@ -155,8 +196,11 @@ export const ROUTES: readonly Route[] = [
     method: 'POST',
     pattern: /^\/v2\/repository\/models\/([^/]+)\/load$/,
     handler: async (c) => {
-      const source = field(parseJson(await readBody(c.req, c.maxBody)), 'source');
-      c.answered = await c.repo.load(c.params[0] ?? '', source);
+      const request = repositoryFields(await readBody(c.req, c.maxBody), ['source', 'version']);
+      const loaded = await c.repo.load(c.params[0] ?? '', request);
+      // Its headers name the version loaded last: the one that answers without a policy.
+      const last = loaded.at(-1);
+      if (last !== undefined) c.answered = last;
       return { status: 200, json: {} };
     },
   },
@@ -164,7 +208,7 @@ export const ROUTES: readonly Route[] = [
     method: 'POST',
     pattern: /^\/v2\/repository\/models\/([^/]+)\/unload$/,
     handler: async (c) => {
-      const version = field(parseJson(await readBody(c.req, c.maxBody)), 'version');
+      const { version } = repositoryFields(await readBody(c.req, c.maxBody), ['version']);
       await c.repo.unload(c.params[0] ?? '', version);
       return { status: 200, json: {} };
     },

@@ -52,6 +52,19 @@ export function splitNamed(arg: string): { name?: string; source: string } {
     : { source: arg };
 }
 
+/**
+ * A SOURCE with a local path made absolute against `baseDir` (anything that starts with `.` or
+ * `/`, ends in `.onnx` or has no `:`); a ModelKit reference as it is.
+ */
+export function absoluteSource(source: string, baseDir: string): string {
+  const looksLocal =
+    source.startsWith('.') ||
+    source.startsWith('/') ||
+    source.endsWith('.onnx') ||
+    !source.includes(':');
+  return looksLocal ? path.resolve(baseDir, source) : source;
+}
+
 async function readModelFile(file: string): Promise<Uint8Array> {
   try {
     return await fsp.readFile(file);

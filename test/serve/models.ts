@@ -2,7 +2,8 @@
  * Real ONNX models for the serving tests, written by /usr/bin/python3 with `onnx.helper` into a
  * temp folder: an Identity model per OIP datatype, a small MLP with a dynamic batch (weights
  * exported as JSON so tests compute the expected answer), a two-input two-output model, and a
- * 10 MB model for the start-up budget. Tests skip when python3-onnx is missing, unless
+ * 10 MB model for the start-up budget, and on demand copies of the MLP with other bytes (two
+ * versions that answer alike but have their own digests). Tests skip when python3-onnx is missing, unless
  * CAIRN_REQUIRE_TOOLS=1.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -110,4 +111,14 @@ export function mlpExpected(w: MlpWeights, rows: readonly (readonly number[])[])
     );
     return w.b2.map((b, k) => b + h.reduce((s, v, j) => s + v * (w.w2[j]?.[k] ?? 0), 0));
   });
+}
+
+/** A copy of the MLP at `file` whose doc string is `doc`: the same answers, another digest. */
+export function mlpVariant(models: TestModels, file: string, doc: string): string {
+  const script =
+    'import onnx,sys; m=onnx.load(sys.argv[1]); m.doc_string=sys.argv[3]; onnx.save(m, sys.argv[2])';
+  execFileSync(PYTHON, ['-c', script, models.mlp, file, doc], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return file;
 }

@@ -1,7 +1,7 @@
 /**
  * The model repository extension and version routing: index, unload and load without a
- * restart, an unload that waits for the request in flight, several versions of one model,
- * and 503s while a runtime is not ready.
+ * restart, an unload that waits for the request in flight, several versions of one model (one
+ * of them loaded back by its digest), and 503s while a runtime is not ready.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -58,6 +58,59 @@ describe.skipIf(ONNX_MISSING !== undefined)('model repository', () => {
     expect(again.headers['x-model-version']).toBe(
       server.models.find((m) => m.name === 'mlp')?.version,
     );
+  });
+
+  it('loads back one digest version of a model served from two SOURCE arguments', async () => {
+    const [v1, v2] = server.models.filter((m) => m.name === 'pair').map((m) => m.version);
+    const unload = await call(server, 'POST', '/v2/repository/models/pair/unload', {
+      version: v1,
+    });
+    expect(unload.status).toBe(200);
+    expect((await infer(server, `pair/versions/${v1 ?? ''}`, mlpBody)).status).toBe(404);
+    const load = await call(server, 'POST', '/v2/repository/models/pair/load', {
+      parameters: { version: v1 },
+    });
+    expect(load.status, load.body.toString()).toBe(200);
+    const back = await infer(server, `pair/versions/${v1 ?? ''}`, mlpBody);
+    expect(back.status).toBe(200);
+    expect(back.headers['x-model-version']).toBe(v1);
+    // Both versions are served again, and the one loaded last answers unversioned requests.
+    const meta = await call(server, 'GET', '/v2/models/pair');
+    expect(meta.json).toMatchObject({ versions: [v2, v1] });
+  });
+
+  it('refuses a digest version whose source now holds other bytes, and loads those as a new version', async () => {
+    const file = path.join(models.dir, 'changing.onnx');
+    fs.copyFileSync(models.mlp, file);
+    const first = await call(server, 'POST', '/v2/repository/models/changing/load', {
+      source: file,
+    });
+    expect(first.status, first.body.toString()).toBe(200);
+    const old = String(first.headers['x-model-version']);
+    expect((await call(server, 'POST', '/v2/repository/models/changing/unload')).status).toBe(200);
+    fs.copyFileSync(models.two, file);
+    const gone = await call(server, 'POST', '/v2/repository/models/changing/load', {
+      version: old,
+    });
+    expect(gone.status).toBe(404);
+    expect((gone.json as { error: string }).error).toContain(
+      `version ${old} was loaded from ${file}, which now holds version sha256:`,
+    );
+    // A load that names nothing reads the source again: its new bytes are a new version.
+    const again = await call(server, 'POST', '/v2/repository/models/changing/load');
+    expect(again.status, again.body.toString()).toBe(200);
+    expect(again.headers['x-model-version']).not.toBe(old);
+    expect(
+      outputsOf(
+        await infer(server, 'changing', {
+          inputs: [
+            { name: 'a', datatype: 'FP32', shape: [1, 2], data: [1, 2] },
+            { name: 'b', datatype: 'FP32', shape: [1, 2], data: [3, 4] },
+          ],
+        }),
+      ).sum?.data,
+    ).toEqual([4, 6]);
+    await server.repo.unload('changing');
   });
 
   it('loads a new model from a source named in the body, and refuses a corrupt one', async () => {
