@@ -163,22 +163,17 @@ export class ModelSources {
     }
     const loaded: ServedVersion[] = [];
     try {
-      for (const { source, label } of plan.values())
-        loaded.push(await this.#loadOne(name, source, label));
+      for (const { source, label } of plan.values()) {
+        const served = await this.#loadOne(name, source, label);
+        loaded.push(served);
+        // A source whose bytes changed came back as a new version: remember where it is.
+        if (label === undefined && this.origin(name, served.version) === undefined)
+          this.remember(name, served.version, { source, labelled: false, declared: false });
+      }
     } catch (error) {
       await Promise.all(loaded.map((v) => this.#loaders.discard(v)));
       throw error;
     }
-    // A source whose bytes changed came back as a new version: remember where that one is.
-    [...plan.values()].forEach(({ source, label }, i) => {
-      const served = loaded[i];
-      if (
-        label === undefined &&
-        served !== undefined &&
-        this.origin(name, served.version) === undefined
-      )
-        this.remember(name, served.version, { source, labelled: false, declared: false });
-    });
     return loaded;
   }
 

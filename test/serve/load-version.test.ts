@@ -3,8 +3,9 @@
  * model with two labels and a 50/50 split: a version unloaded and loaded back answers again
  * (and traffic finds it again), `parameters.version` works like `version`, a source can be
  * loaded under a label, a load without either reloads every declared version, a reload of the
- * config moves where a label loads from, a replaced version finishes its request in flight, and
- * bad requests are 400s and 404s that say what to send.
+ * config moves where a label loads from, a replaced version finishes its request in flight, a
+ * load of every version is all or nothing, and bad requests are 400s and 404s that say what to
+ * send.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -246,5 +247,24 @@ describe.skipIf(ONNX_MISSING !== undefined)('loading a version by name', () => {
     const moved = await infer(server, 'mlp/versions/v2', twoBody);
     expect(moved.status, moved.body.toString()).toBe(200);
     expect(moved.headers['x-model-digest']).toBe(digestOf(models.two));
+  });
+
+  it('loads all of a model or none of it', async () => {
+    const file = path.join(dir, 'v4.onnx');
+    fs.copyFileSync(models.mlp, file);
+    expect((await load(server, 'mlp', { source: file, version: 'v4' })).status).toBe(200);
+    fs.writeFileSync(file, fs.readFileSync(models.mlp).subarray(0, 100));
+    expect((await unload(server, 'mlp')).status).toBe(200);
+    const broken = await load(server, 'mlp');
+    expect(broken.status).toBe(400);
+    expect(errorOf(broken)).toContain(`${file} is not a model ONNX Runtime can load`);
+    // The versions loaded before v4 failed were discarded: the model is still unloaded.
+    expect((await call(server, 'POST', '/v2/repository/index')).json).toContainEqual({
+      name: 'mlp',
+      state: 'UNAVAILABLE',
+      reason: 'unloaded',
+    });
+    expect((await load(server, 'mlp', { version: 'v1' })).status).toBe(200);
+    expect(await versionsAnswering(server, models.weights, 10)).toEqual(new Set(['v1']));
   });
 });
