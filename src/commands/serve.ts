@@ -8,8 +8,6 @@
 import path from 'node:path';
 import { directIoAllowed } from '../core/direct-io.js';
 import { CairnError } from '../core/errors.js';
-import { loadStoredModelKit, unpackChain, unpackMaxRatio } from '../modelkit/unpack-chain.js';
-import { parseFilter } from '../modelkit/unpack-filter.js';
 import type { CommandContext } from './context.js';
 import { clientFor, openStore, type RemoteFlags } from './options.js';
 import { ADMIN_ROUTES, metricsRoute } from '../serve/admin.js';
@@ -102,6 +100,10 @@ function modelKitAccess(ctx: CommandContext, o: RemoteFlags): ModelKitAccess {
       });
     },
     async unpack(pinned, dir) {
+      // The general unpack loads only for layers the direct read declines (compressed, chained).
+      const { loadStoredModelKit, unpackChain, unpackMaxRatio } =
+        await import('../modelkit/unpack-chain.js');
+      const { parseFilter } = await import('../modelkit/unpack-filter.js');
       const s = await store();
       await unpackChain({
         store: s,

@@ -4,7 +4,11 @@
  * Names follow Prometheus base units (seconds) and the KServe/Triton split of a request into
  * queue, inference and total time. docs/serving-metrics.md documents every name and label.
  */
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+// One module each rather than the package index: see prom-client-parts.d.ts.
+import collectDefaultMetrics from 'prom-client/lib/defaultMetrics.js';
+import GaugeClass from 'prom-client/lib/gauge.js';
+import RegistryClass from 'prom-client/lib/registry.js';
 import { HistogramFamily, ValueFamily } from './metric-families.js';
 
 /** The front end a request came through. */
@@ -65,7 +69,7 @@ interface VersionSeries {
 
 /** Serving metrics of one server. */
 export class ServingMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry = new RegistryClass();
   readonly #requests: ValueFamily<'model' | 'version' | 'protocol' | 'code'>;
   readonly #queue: HistogramFamily<'model' | 'version'>;
   readonly #infer: HistogramFamily<'model' | 'version'>;
@@ -117,7 +121,7 @@ export class ServingMetrics {
       labelNames: ['model', 'version'],
       registry,
     });
-    this.#load = new Gauge({
+    this.#load = new GaugeClass({
       name: 'cairn_model_load_duration_seconds',
       help: 'How long the last load of a model version took, in seconds.',
       labelNames: ['model', 'version'],
