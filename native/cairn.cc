@@ -12,6 +12,9 @@
 // in, or a named temp renamed). It declines the same units as scanUnits, and any unit where a
 // file changed size or an I/O call failed, reporting the objects it stored before declining.
 //
+// sha256 hashes bytes already in memory on libuv's thread pool: `cairn serve` verifies a model
+// there while its main thread loads the server (src/oci/digest.ts sha256InPool).
+//
 // (Large files in add, pack and unpack are written from JavaScript with O_DIRECT: see
 // src/core/direct-io.ts.)
 #include <node_api.h>
@@ -554,12 +557,80 @@ napi_value HashUnit(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+// ---- sha256: the digest of bytes in memory, on libuv's pool ----
+
+struct Sha256Job {
+  napi_ref bytes;  // keeps the bytes alive until the job completes
+  const unsigned char* data = nullptr;
+  size_t length = 0;
+  bool ok = false;
+  char hex[2 * EVP_MAX_MD_SIZE + 1] = {0};
+  napi_deferred deferred;
+  napi_async_work work;
+};
+
+void Sha256Execute(napi_env, void* data) {
+  Sha256Job* j = static_cast<Sha256Job*>(data);
+  static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  j->ok = md != nullptr && EVP_Digest(j->data, j->length, digest, &size, md, nullptr) == 1;
+  for (unsigned int i = 0; j->ok && i < size; i++) std::snprintf(j->hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+void Sha256Complete(napi_env env, napi_status, void* data) {
+  Sha256Job* j = static_cast<Sha256Job*>(data);
+  napi_value result;
+  if (j->ok) {
+    napi_create_string_utf8(env, j->hex, NAPI_AUTO_LENGTH, &result);
+    napi_resolve_deferred(env, j->deferred, result);
+  } else {
+    napi_value message;
+    napi_create_string_utf8(env, "sha256 is not available from node's OpenSSL", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, nullptr, message, &result);
+    napi_reject_deferred(env, j->deferred, result);
+  }
+  napi_delete_reference(env, j->bytes);
+  napi_delete_async_work(env, j->work);
+  delete j;
+}
+
+// sha256(bytes: Uint8Array) -> Promise<string>: 64 hex digits. The bytes must not change until
+// it settles.
+napi_value Sha256(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  bool typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0, offset = 0;
+  void* base = nullptr;
+  napi_value arraybuffer;
+  if (argc < 1 || napi_is_typedarray(env, argv[0], &typed) != napi_ok || !typed ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &base, &arraybuffer, &offset) != napi_ok ||
+      type != napi_uint8_array) {
+    return fail(env, "sha256 takes a Uint8Array");
+  }
+  Sha256Job* j = new Sha256Job();
+  j->data = static_cast<const unsigned char*>(base);
+  j->length = length;
+  napi_create_reference(env, argv[0], 1, &j->bytes);
+  napi_value promise, name;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, "cairn.sha256", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, nullptr, name, Sha256Execute, Sha256Complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "scanUnits", NAPI_AUTO_LENGTH, ScanUnits, nullptr, &fn);
   napi_set_named_property(env, exports, "scanUnits", fn);
   napi_create_function(env, "hashUnit", NAPI_AUTO_LENGTH, HashUnit, nullptr, &fn);
   napi_set_named_property(env, exports, "hashUnit", fn);
+  napi_create_function(env, "sha256", NAPI_AUTO_LENGTH, Sha256, nullptr, &fn);
+  napi_set_named_property(env, exports, "sha256", fn);
   return exports;
 }
 

@@ -3,7 +3,8 @@
  * and lstat()s the units of an unchanged tree on several threads without a JavaScript object
  * per file, and the same walk hashing and storing small files for a first add. Absent, or
  * declining a unit, callers use the JavaScript walker in scan.ts (full semantics: links,
- * `.dvcignore`, error messages).
+ * `.dvcignore`, error messages). It also takes the sha256 of bytes in memory on libuv's pool,
+ * for `cairn serve` to verify a model while its main thread loads the server (oci/digest.ts).
  */
 import { createRequire } from 'node:module';
 
@@ -46,6 +47,11 @@ export interface NativeHelpers {
     files: string[],
     store: NativeStore | null,
   ): Promise<NativeHashedUnit>;
+  /**
+   * The 64 hex digits of the sha256 of `bytes`, taken on libuv's pool; `bytes` must not change
+   * until it settles. Absent from an addon built before it was added.
+   */
+  sha256?: (bytes: Uint8Array) => Promise<string>;
 }
 
 let binding: NativeHelpers | null | undefined;

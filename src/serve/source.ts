@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CairnError, DigestMismatchError, errnoCode } from '../core/errors.js';
-import { sha256Of } from '../oci/digest.js';
+import { sha256InPool } from '../oci/digest.js';
 import { NotFoundError, readManifest, resolveLocal } from '../oci/local-repo.js';
 import type { LocalStore } from '../oci/layout.js';
 import { readModelKit } from '../modelkit/read.js';
@@ -113,7 +113,7 @@ async function fromFolder(
   const file = await modelFile(dir, kitfile, dir);
   reading();
   const bytes = await readModelFile(file);
-  const digest = sha256Of(bytes);
+  const digest = await sha256InPool(bytes);
   return {
     name: name ?? kitName(kitfile, path.basename(dir)),
     version: digest,
@@ -130,7 +130,7 @@ async function fromFile(
 ): Promise<ResolvedSource> {
   reading();
   const bytes = await readModelFile(file);
-  const digest = sha256Of(bytes);
+  const digest = await sha256InPool(bytes);
   return {
     name: name ?? path.basename(file, path.extname(file)),
     version: digest,
@@ -172,7 +172,7 @@ async function fromModelKit(
   return {
     name: name ?? kitName(model.kitfile, ref.repository.split('/').pop() ?? ref.repository),
     version: digest,
-    digest: model.digest ?? sha256Of(model.bytes),
+    digest: model.digest ?? (await sha256InPool(model.bytes)),
     file: `${reference}:${model.name}`,
     bytes: model.bytes,
   };
