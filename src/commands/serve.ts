@@ -10,23 +10,14 @@ import { directIoAllowed } from '../core/direct-io.js';
 import { CairnError } from '../core/errors.js';
 import type { CommandContext } from './context.js';
 import { clientFor, openStore, type RemoteFlags } from './options.js';
-import { ADMIN_ROUTES, metricsRoute } from '../serve/admin.js';
 import type { ServeConfig } from '../serve/config.js';
 import type { GrpcServer } from '../serve/grpc.js';
-import { inferenceBackend } from '../serve/backend.js';
-import { createApp } from '../serve/http.js';
-import { ServingObserver } from '../serve/instrument.js';
 import type { Logger } from '../serve/logger.js';
 import type { ServingMetrics } from '../serve/metrics.js';
-import { PredictionLog } from '../serve/prediction-log.js';
 import type { ReloadResult } from '../serve/reload.js';
-import { TrafficRouter } from '../serve/traffic.js';
-import { loadConfigVersion, policyOf } from '../serve/config-models.js';
-import { ModelSources } from '../serve/model-sources.js';
-import { createOnnxRuntime, preloadOnnxRuntime } from '../serve/onnx-runtime.js';
-import { ModelRepository } from '../serve/repository.js';
+import type { ModelRepository } from '../serve/repository.js';
 import type { Route } from '../serve/routes.js';
-import { startServer, type DrainResult } from '../serve/server.js';
+import type { DrainResult } from '../serve/server.js';
 import {
   resolveSource,
   splitNamed,
@@ -158,8 +149,25 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
   const access = modelKitAccess(ctx, o);
   const prefetched =
     o.prefetched?.length === o.sources.length ? o.prefetched : prefetchSources(ctx, o, o.sources);
-  // prom-client loads while the sources are read.
-  const { ServingMetrics } = await import('../serve/metrics.js');
+  // The server (and prom-client) loads while the sources are read: only the source resolver
+  // and the store are imported statically, so that prefetchSources starts the reads first.
+  const {
+    ADMIN_ROUTES,
+    createApp,
+    createOnnxRuntime,
+    inferenceBackend,
+    loadConfigVersion,
+    metricsRoute,
+    ModelRepository,
+    ModelSources,
+    PredictionLog,
+    policyOf,
+    preloadOnnxRuntime,
+    ServingMetrics,
+    ServingObserver,
+    startServer,
+    TrafficRouter,
+  } = await import('../serve/server-parts.js');
   // The config parser (zod, three quarters of a megabyte of bundle) loads only for --config.
   const config: ServeConfig | undefined =
     o.config === undefined
