@@ -221,10 +221,15 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
       file: source.file,
       ...(o.threads === undefined ? {} : { threads: o.threads }),
     });
+    // The model file's own digest (a stored ModelKit's) was taken on the pool meanwhile.
+    const digest = await source.digest.catch(async (error: unknown) => {
+      await runtime.close();
+      throw error;
+    });
     const served = {
       model: source.name,
       version: label ?? source.version,
-      digest: source.digest,
+      digest,
       runtime,
     };
     metrics.observeLoad(

@@ -96,7 +96,10 @@ export async function loadConfigVersion(
       file: resolved.file,
       ...(threads === undefined ? {} : { threads }),
     });
-    digest = resolved.digest;
+    digest = await resolved.digest.catch(async (error: unknown) => {
+      await runtime.close();
+      throw error;
+    });
     version = label ?? resolved.version;
   }
   const labels = { model: m.name, version };

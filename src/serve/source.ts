@@ -35,11 +35,21 @@ export interface ResolvedSource {
   readonly name: string;
   /** the ModelKit's manifest digest, or the ONNX file's digest */
   readonly version: string;
-  /** sha256 of `bytes`; a stored ModelKit's layer has verified before it was read */
-  readonly digest: string;
+  /**
+   * sha256 of `bytes`. A stored ModelKit's model may still be hashing on the thread pool: its
+   * layer has verified before it was read, so this is a name for the bytes, not their check,
+   * and the session can be created meanwhile (`bytes` stay unchanged until it settles).
+   */
+  readonly digest: Promise<string>;
   /** the .onnx file the bytes came from, for messages */
   readonly file: string;
   readonly bytes: Uint8Array;
+}
+
+/** A promise a caller may never await (a load that failed first): its rejection is not unhandled. */
+function pending<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 const NAMED = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(.+)$/;
@@ -117,7 +127,7 @@ async function fromFolder(
   return {
     name: name ?? kitName(kitfile, path.basename(dir)),
     version: digest,
-    digest,
+    digest: Promise.resolve(digest),
     file,
     bytes,
   };
@@ -134,7 +144,7 @@ async function fromFile(
   return {
     name: name ?? path.basename(file, path.extname(file)),
     version: digest,
-    digest,
+    digest: Promise.resolve(digest),
     file,
     bytes,
   };
@@ -172,7 +182,10 @@ async function fromModelKit(
   return {
     name: name ?? kitName(model.kitfile, ref.repository.split('/').pop() ?? ref.repository),
     version: digest,
-    digest: model.digest ?? (await sha256InPool(model.bytes)),
+    digest:
+      model.digest === undefined
+        ? pending(sha256InPool(model.bytes))
+        : Promise.resolve(model.digest),
     file: `${reference}:${model.name}`,
     bytes: model.bytes,
   };
