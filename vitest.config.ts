@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Tests that load onnxruntime-node themselves keep its telemetry off, as `cairn serve` does.
+    env: { ORT_DISABLE_TELEMETRY: '1' },
   },
 });

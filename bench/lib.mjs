@@ -106,6 +106,8 @@ export function benchEnv() {
     GIT_CONFIG_GLOBAL: gitconfig,
     GIT_CONFIG_NOSYSTEM: '1',
     NO_COLOR: '1',
+    // ONNX Runtime's telemetry off for the bare peers too, as `cairn serve` turns it off.
+    ORT_DISABLE_TELEMETRY: '1',
   };
   return isolatedEnv;
 }

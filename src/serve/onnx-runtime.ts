@@ -83,14 +83,25 @@ function fromOrt(name: string, value: ort.Tensor): Tensor {
   return { name, datatype, shape: value.dims, data };
 }
 
+/**
+ * Loads onnxruntime-node with Microsoft's telemetry off unless the user's environment says
+ * otherwise: its Linux build otherwise keeps an event database under ~/.cache/Microsoft, writes
+ * a `/tmp/mat-debug-PID.log` on every start and tries to upload events. ONNX Runtime reads
+ * `ORT_DISABLE_TELEMETRY` when its environment is created, so it is set before the first import.
+ */
+function loadOnnxRuntime(): Promise<typeof ort> {
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
+  return import('onnxruntime-node');
+}
+
 /** Starts loading ONNX Runtime's native module early, so it overlaps reading the models. */
 export function preloadOnnxRuntime(): void {
-  import('onnxruntime-node').catch(() => undefined);
+  loadOnnxRuntime().catch(() => undefined);
 }
 
 /** Creates the session; a file ONNX Runtime cannot load is a CairnError naming it. */
 export async function createOnnxRuntime(o: OnnxRuntimeOptions): Promise<ModelRuntime> {
-  const runtime = await import('onnxruntime-node');
+  const runtime = await loadOnnxRuntime();
   let session: ort.InferenceSession;
   try {
     session = await runtime.InferenceSession.create(o.bytes, {

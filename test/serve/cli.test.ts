@@ -165,6 +165,21 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve (the CLI)', () => {
     expect(ms).toBeLessThan(5_000);
   });
 
+  it("turns ONNX Runtime's telemetry off unless the environment says otherwise", async () => {
+    // onnxruntime-node 1.30's Linux build keeps an event database under ~/.cache/Microsoft and
+    // writes /tmp/mat-debug-PID.log on every start unless ORT_DISABLE_TELEMETRY is set.
+    const { child, line } = await start(sandbox, [models.mlp], {
+      env: { ORT_DISABLE_TELEMETRY: undefined },
+    });
+    const port = portOf(line);
+    const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] };
+    expect((await infer({ port }, 'mlp', body)).status).toBe(200);
+    child.child.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+    expect(fs.existsSync(path.join(sandbox.env.HOME ?? '', '.cache', 'Microsoft'))).toBe(false);
+    expect(fs.existsSync(`/tmp/mat-debug-${String(child.child.pid)}.log`)).toBe(false);
+  });
+
   it('refuses a ModelKit whose model blob does not verify, naming the digest', async () => {
     const packed = await sandbox.cairnOk(['pack', 'badkit', '-t', 'demo/bad:v1', '--json']);
     const manifestDigest = (JSON.parse(packed.stdout) as { digest: string }).digest;

@@ -5,7 +5,13 @@
 import http from 'node:http';
 import { serve, type ServeHandle } from '../../src/commands/serve.js';
 import type { CommandContext } from '../../src/commands/context.js';
-import { describeRun, waitFor, type Sandbox, type Spawned } from '../e2e/helpers.js';
+import {
+  describeRun,
+  waitFor,
+  type RunOptions,
+  type Sandbox,
+  type Spawned,
+} from '../e2e/helpers.js';
 
 export const ctx = (cwd: string, env: NodeJS.ProcessEnv = process.env): CommandContext => ({
   cwd,
@@ -93,8 +99,9 @@ export function outputsOf(
 export async function startServe(
   sandbox: Sandbox,
   args: string[],
+  options?: RunOptions,
 ): Promise<{ child: Spawned; line: string }> {
-  const child = sandbox.spawnCairn(['serve', '--port', '0', ...args]);
+  const child = sandbox.spawnCairn(['serve', '--port', '0', ...args], options);
   const line = await waitFor(`the listening line of cairn serve ${args.join(' ')}`, async () => {
     const out = child.stdout();
     if (out.includes('\n')) return out.split('\n')[0];
