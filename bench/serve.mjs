@@ -3,12 +3,13 @@
 //                (bench/serve-bare.mjs) on the same model (>= 0.85x), and p99 at half of Cairn's
 //                rate (<= 5 ms); the in-process ORT loop (no HTTP) is printed as the ceiling.
 // - serve-batch: batching on (max 32, 2 ms) vs off at concurrency 64 (>= 2x), for the MLP and an
-//                MNIST-sized MLP; the bare peer with and without its own batching shows what any
-//                node:http server gets.
+//                MNIST-sized MLP, with JSON and with Triton's binary tensor data; the bare peer
+//                with and without its own batching shows what any node:http server gets.
 // - serve-ready: `cairn serve REF` of a 10 MB ONNX ModelKit in the local store until its model
 //                answers ready (<= 0.5 s), with the bare server's start on the same file.
 // - serve-soak:  RSS over 2 minutes of wrk mixing valid and invalid requests (flat within 10%).
 // Load comes from wrk (Debian) with bench/serve-oip.lua; models from bench/serve-models.py.
+import { Buffer } from 'node:buffer';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -41,6 +42,8 @@ export const description =
 const LUA = path.join(REPO_ROOT, 'bench', 'serve-oip.lua');
 const CONNECTIONS = 64;
 const SECONDS = Number(process.env.CAIRN_BENCH_SERVE_SECONDS ?? 10);
+/** serve-batch: alternated wrk rounds per server (each SECONDS / ROUNDS long) */
+const ROUNDS = 5;
 
 function scratch() {
   const dir = path.join(benchRoot(), 'serve');
@@ -61,6 +64,30 @@ function body(dir, name, rows, width, extra = {}) {
   };
   fs.writeFileSync(file, JSON.stringify(doc));
   return file;
+}
+
+/**
+ * The same request in Triton's binary tensor data extension (what its HTTP clients send with
+ * `binary_data=True`): a JSON header naming `binary_data_size`, then the floats' bytes. Returns
+ * `FILE@N` (N: the header's length) for bench/serve-oip.lua.
+ */
+function binaryBody(dir, name, rows, width) {
+  const file = path.join(dir, `${name}.bin`);
+  const floats = Float32Array.from({ length: rows * width }, (_, i) => ((i * 37) % 101) / 101);
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        {
+          name: 'input',
+          datatype: 'FP32',
+          shape: [rows, width],
+          parameters: { binary_data_size: floats.byteLength },
+        },
+      ],
+    }),
+  );
+  fs.writeFileSync(file, Buffer.concat([header, Buffer.from(floats.buffer)]));
+  return `${file}@${header.length}`;
 }
 
 /** Starts a server that prints `listening on http://HOST:PORT`; resolves once it did. */
@@ -173,6 +200,12 @@ function cpuMs(pid) {
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime
 }
 
+/** The run with the median throughput of several (with every sample's figures kept). */
+function medianRun(runs) {
+  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
+  return { ...sorted[Math.floor(sorted.length / 2)], samples: runs };
+}
+
 /** `wrk` against a started server, adding the server's CPU time per request in µs. */
 function wrkWithCpu(server, ...args) {
   const before = cpuMs(server.pid);
@@ -241,49 +274,71 @@ async function rest(dir, targets, results) {
 /**
  * Batching on vs off at c64, one row per request, for two MLPs: the bench's small one (64 wide,
  * where ONNX Runtime's fixed cost per run dominates) and an MNIST-sized one (784 -> 512 -> 512 ->
- * 10, where the per-row compute starts to count). The bare peer runs the same comparison with its
- * own batching: what batching gives any node:http server here (HTTP and JSON stay per request).
+ * 10, where the per-row compute starts to count), with OIP JSON bodies and with Triton's binary
+ * tensor data. The bare peer runs the JSON comparison with its own batching: what batching gives
+ * any node:http server here, where HTTP and JSON stay per request.
  */
 async function batch(dir, targets, results) {
   results.batch = {};
+  const row = (name, r, base) => [
+    name,
+    r.rps.toFixed(0),
+    `${r.p50_ms} ms`,
+    `${r.p99_ms} ms`,
+    `${r.cpu_us_per_request.toFixed(1)} µs`,
+    base === undefined ? '-' : `${(r.rps / base.rps).toFixed(2)}x`,
+  ];
   for (const [label, file, width] of [
     ['MLP 64-256-256-10', 'mlp.onnx', 64],
     ['MLP 784-512-512-10', 'mnist-mlp.onnx', 784],
   ]) {
     const model = path.join(dir, file);
-    const one = body(dir, `${path.basename(file, '.onnx')}-1`, 1, width);
+    const name = path.basename(file, '.onnx');
+    const json = body(dir, `${name}-1`, 1, width);
+    const binary = binaryBody(dir, `${name}-1`, 1, width);
     const config = path.join(dir, `serve-batch-${width}.yaml`);
     fs.writeFileSync(
       config,
       `models:\n  mlp:\n    batching: {maxBatchSize: 32, maxLatencyMs: 2}\n    versions:\n      v1: ${model}\n`,
     );
-    const measure = async (argv) => {
-      const server = await startServer(argv);
-      const run = wrkWithCpu(server, '/v2/models/mlp/infer', [one]);
-      await server.stop();
-      return run;
-    };
-    const bareOff = await measure(bare(model));
-    const bareOn = await measure([...bare(model), '--batch', '32']);
-    const off = await measure(serveArgv(`mlp=${model}`));
-    const on = await measure(serveArgv('--config', config));
-    results.batch[label] = { off, on, bare_off: bareOff, bare_on: bareOn };
-    const row = (name, r, base) => [
-      name,
-      r.rps.toFixed(0),
-      `${r.p50_ms} ms`,
-      `${r.p99_ms} ms`,
-      `${r.cpu_us_per_request.toFixed(1)} µs`,
-      base === undefined ? '-' : `${(r.rps / base.rps).toFixed(2)}x`,
+    // The six servers run side by side and take turns under wrk, ROUNDS times each; medians
+    // are reported, so a drift of this VM's speed during the run hits every column alike.
+    const runs = [
+      ['bare_off', bare(model), json],
+      ['bare_on', [...bare(model), '--batch', '32'], json],
+      ['off', serveArgv(`mlp=${model}`), json],
+      ['on', serveArgv('--config', config), json],
+      ['binary_off', serveArgv(`mlp=${model}`), binary],
+      ['binary_on', serveArgv('--config', config), binary],
     ];
+    const servers = [];
+    for (const [, argv] of runs) servers.push(await startServer(argv));
+    const samples = runs.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      runs.forEach(([, , requestBody], i) => {
+        samples[i].push(
+          wrkWithCpu(servers[i], '/v2/models/mlp/infer', [requestBody], {
+            seconds: Math.max(2, Math.round(SECONDS / ROUNDS)),
+          }),
+        );
+      });
+    }
+    for (const server of servers) await server.stop();
+    const r = Object.fromEntries(runs.map(([key], i) => [key, medianRun(samples[i])]));
+    results.batch[label] = r;
     printTable([
       [`${label}, batch 1, c64`, 'req/s', 'p50', 'p99', 'server CPU/req', 'vs off'],
-      row('bare node:http + ORT', bareOff),
-      row('bare, batching (32)', bareOn, bareOff),
-      row('cairn, batching off', off),
-      row('cairn, batching on (32, 2 ms)', on, off),
+      row('bare node:http + ORT, JSON', r.bare_off),
+      row('bare, batching (32), JSON', r.bare_on, r.bare_off),
+      row('cairn, batching off, JSON', r.off),
+      row('cairn, batching on (32, 2 ms), JSON', r.on, r.off),
+      row('cairn, batching off, binary', r.binary_off),
+      row('cairn, batching on (32, 2 ms), binary', r.binary_on, r.binary_off),
     ]);
-    targets.push(target(`batching on vs off, ${label}`, on.rps / off.rps, '>=', 2, 'x'));
+    targets.push(target(`batching, ${label}, JSON`, r.on.rps / r.off.rps, '>=', 2, 'x'));
+    targets.push(
+      target(`batching, ${label}, binary`, r.binary_on.rps / r.binary_off.rps, '>=', 2, 'x'),
+    );
   }
 }
 
