@@ -396,6 +396,19 @@ napi_value fail(napi_env env, const char* message) {
   return nullptr;
 }
 
+// Queues `job` on libuv's pool (execute there, complete back on the main thread) and returns the
+// promise its complete settles through `job->deferred`.
+template <typename Job>
+napi_value queueJob(napi_env env, const char* name, napi_async_execute_callback execute,
+                    napi_async_complete_callback complete, Job* job) {
+  napi_value promise, resource;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  napi_create_async_work(env, nullptr, resource, execute, complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
 // scanUnits(root: string, units: [dirs: string[], files: string[]][], threads: number)
 //   -> ([names: Buffer, stats: Float64Array] | null)[]
 napi_value ScanUnits(napi_env env, napi_callback_info info) {
@@ -549,12 +562,7 @@ napi_value HashUnit(napi_env env, napi_callback_info info) {
     delete j;
     return fail(env, "hashUnit takes a root, its dirs and files, and a store description or null");
   }
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "cairn.hashUnit", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, nullptr, name, HashExecute, HashComplete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queueJob(env, "cairn.hashUnit", HashExecute, HashComplete, j);
 }
 
 // ---- sha256: the digest of bytes in memory, on libuv's pool ----
@@ -615,12 +623,7 @@ napi_value Sha256(napi_env env, napi_callback_info info) {
   j->data = static_cast<const unsigned char*>(base);
   j->length = length;
   napi_create_reference(env, argv[0], 1, &j->bytes);
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "cairn.sha256", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, nullptr, name, Sha256Execute, Sha256Complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queueJob(env, "cairn.sha256", Sha256Execute, Sha256Complete, j);
 }
 
 napi_value Init(napi_env env, napi_value exports) {
