@@ -7,14 +7,13 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeRoot } from '../../src/oci/layout.js';
 import { createSandbox, describeRun, type Sandbox } from '../e2e/helpers.js';
 import { HAVE_REGISTRY, startRegistry } from '../registry/harness.js';
 import { buildModels, ONNX_MISSING, type TestModels } from './models.js';
-import { infer, outputsOf, startServe as start } from './client.js';
+import { callInFlight, infer, outputsOf, startServe as start } from './client.js';
 
 const KITFILE = `manifestVersion: 1.0.0
 package:
@@ -56,33 +55,13 @@ describe.skipIf(ONNX_MISSING !== undefined)('cairn serve (the CLI)', () => {
     const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] };
     expect((await infer({ port }, 'mlp', body)).status).toBe(200);
 
-    const bytes = Buffer.from(JSON.stringify(body));
-    const inFlight = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request({
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/v2/models/mlp/infer',
-        headers: { 'content-length': bytes.length },
-        agent: false,
-      });
-      req.on('response', (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, text });
-        });
-      });
-      req.on('error', reject);
-      req.write(bytes.subarray(0, 8));
-      // The rest goes only after the server has been told to stop.
-      setTimeout(() => req.end(bytes.subarray(8)), 500);
-    });
+    // The rest of its body goes only after the server has been told to stop.
+    const inFlight = callInFlight({ port }, '/v2/models/mlp/infer', body, 500);
     await new Promise((r) => setTimeout(r, 150));
     child.child.kill('SIGTERM');
     const answer = await inFlight;
-    expect(answer.status, answer.text).toBe(200);
-    expect(JSON.parse(answer.text)).toMatchObject({ model_name: 'mlp' });
+    expect(answer.status, answer.body.toString()).toBe(200);
+    expect(answer.json).toMatchObject({ model_name: 'mlp' });
     const exit = await child.exited;
     expect(exit.code, describeRun(['serve'], exit)).toBe(0);
   });

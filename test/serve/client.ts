@@ -48,15 +48,49 @@ export function call(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<Answer> {
-  const payload =
-    body === undefined
-      ? undefined
-      : Buffer.isBuffer(body)
-        ? body
-        : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  return send(server, method, path, payloadOf(body), headers);
+}
+
+/**
+ * A POST whose body's first bytes go at once and the rest `restAfterMs` later: the server has
+ * the request in flight (routed, counted) from its first byte until it answers.
+ */
+export function callInFlight(
+  server: { port: number },
+  path: string,
+  body: unknown,
+  restAfterMs: number,
+): Promise<Answer> {
+  return send(server, 'POST', path, payloadOf(body), {}, restAfterMs);
+}
+
+function payloadOf(body: unknown): Buffer | undefined {
+  if (body === undefined) return undefined;
+  if (Buffer.isBuffer(body)) return body;
+  return Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+function send(
+  server: { port: number },
+  method: string,
+  path: string,
+  payload: Buffer | undefined,
+  headers: Record<string, string>,
+  restAfterMs?: number,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: server.port, method, path, headers, agent: false },
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        method,
+        path,
+        headers: {
+          ...(payload === undefined ? {} : { 'content-length': payload.length }),
+          ...headers,
+        },
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -74,7 +108,11 @@ export function call(
       },
     );
     req.on('error', reject);
-    req.end(payload);
+    if (restAfterMs === undefined || payload === undefined) req.end(payload);
+    else {
+      req.write(payload.subarray(0, 8));
+      setTimeout(() => req.end(payload.subarray(8)), restAfterMs);
+    }
   });
 }
 

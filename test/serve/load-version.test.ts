@@ -9,12 +9,11 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type ServeHandle } from '../../src/commands/serve.js';
-import { call, ctx, infer, outputsOf, type Answer } from './client.js';
+import { call, callInFlight, ctx, infer, outputsOf, type Answer } from './client.js';
 import {
   buildModels,
   mlpExpected,
@@ -119,29 +118,14 @@ describe.skipIf(ONNX_MISSING !== undefined)('loading a version by name', () => {
 
   it('takes the version under "parameters" too, and a replaced version finishes its request in flight', async () => {
     const before = server.repo.pick('mlp', 'v1');
-    const body = Buffer.from(JSON.stringify(mlpBody));
     const order: string[] = [];
-    // A request whose body arrives in two halves: in flight on v1 from its first byte.
-    const inFlight = new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request({
-        host: '127.0.0.1',
-        port: server.port,
-        method: 'POST',
-        path: '/v2/models/mlp/versions/v1/infer',
-        headers: { 'content-length': body.length },
-        agent: false,
-      });
-      req.on('response', (res) => {
-        res.resume();
-        res.on('end', () => {
-          order.push('infer');
-          resolve(res);
-        });
-      });
-      req.on('error', reject);
-      req.write(body.subarray(0, 10));
-      setTimeout(() => req.end(body.subarray(10)), 400);
-    });
+    // In flight on v1 from its first byte; the rest of its body comes after the load.
+    const inFlight = callInFlight(server, '/v2/models/mlp/versions/v1/infer', mlpBody, 400).then(
+      (answer) => {
+        order.push('infer');
+        return answer;
+      },
+    );
     await new Promise((r) => setTimeout(r, 100));
     const reloaded = await load(server, 'mlp', { parameters: { version: 'v1' } });
     order.push('load');
@@ -149,7 +133,7 @@ describe.skipIf(ONNX_MISSING !== undefined)('loading a version by name', () => {
     expect(reloaded.headers['x-model-version']).toBe('v1');
     expect(server.repo.pick('mlp', 'v1')).not.toBe(before);
     const finished = await inFlight;
-    expect(finished.statusCode).toBe(200);
+    expect(finished.status).toBe(200);
     expect(finished.headers['x-model-version']).toBe('v1');
     expect(order).toEqual(['load', 'infer']);
   });

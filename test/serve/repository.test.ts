@@ -4,12 +4,11 @@
  * of them loaded back by its digest), and 503s while a runtime is not ready.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServeHandle } from '../../src/commands/serve.js';
 import { buildModels, ONNX_MISSING, type TestModels } from './models.js';
-import { call, infer, outputsOf, serving } from './client.js';
+import { call, callInFlight, infer, outputsOf, serving } from './client.js';
 
 const mlpBody = {
   inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
@@ -141,28 +140,11 @@ describe.skipIf(ONNX_MISSING !== undefined)('model repository', () => {
   });
 
   it('unload waits for the request in flight, which finishes', async () => {
-    const body = Buffer.from(JSON.stringify(mlpBody));
     const order: string[] = [];
-    // A request whose body arrives in two halves: in flight from its first byte.
-    const inFlight = new Promise<number>((resolve, reject) => {
-      const req = http.request({
-        host: '127.0.0.1',
-        port: server.port,
-        method: 'POST',
-        path: '/v2/models/mlp/infer',
-        headers: { 'content-length': body.length },
-        agent: false,
-      });
-      req.on('response', (res) => {
-        res.resume();
-        res.on('end', () => {
-          order.push('infer');
-          resolve(res.statusCode ?? 0);
-        });
-      });
-      req.on('error', reject);
-      req.write(body.subarray(0, 10));
-      setTimeout(() => req.end(body.subarray(10)), 300);
+    // In flight from its first byte; the rest of its body comes after the unload began.
+    const inFlight = callInFlight(server, '/v2/models/mlp/infer', mlpBody, 300).then((answer) => {
+      order.push('infer');
+      return answer.status;
     });
     await new Promise((r) => setTimeout(r, 100));
     const unload = call(server, 'POST', '/v2/repository/models/mlp/unload').then((a) => {
