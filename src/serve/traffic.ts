@@ -44,11 +44,17 @@ export class TrafficConfigError extends Error {
 const BUCKETS = 1_000_000;
 
 /** A validated, immutable routing policy for one model. */
+/** A version and the cumulative upper bound of its buckets. */
+interface Range {
+  version: string;
+  upTo: number;
+}
+
 export interface TrafficPolicy {
   readonly model: string;
   readonly config: TrafficConfig;
   /** versions with weight > 0 and their cumulative upper bounds in buckets, in config order */
-  readonly ranges: readonly { readonly version: string; readonly upTo: number }[];
+  readonly ranges: readonly Readonly<Range>[];
   readonly versions: ReadonlySet<string>;
 }
 
@@ -98,16 +104,7 @@ export function trafficPolicy(
       );
     }
   }
-  const ranges: { version: string; upTo: number }[] = [];
-  let cumulative = 0;
-  for (const [version, weight] of entries) {
-    if (weight === 0) continue;
-    cumulative += weight;
-    ranges.push({ version, upTo: Math.round((cumulative / 100) * BUCKETS) });
-  }
-  // Rounding must not leave the last bucket unassigned.
-  const last = ranges.at(-1);
-  if (last !== undefined) last.upTo = BUCKETS;
+  const ranges = rangesOf(entries);
   return Object.freeze({
     model,
     config: Object.freeze({ ...config }),
@@ -163,20 +160,29 @@ export function route(
  */
 export function splitOver(policy: TrafficPolicy, loaded: readonly string[]): TrafficPolicy {
   if (policy.ranges.every((r) => loaded.includes(r.version))) return policy;
-  const kept = Object.entries(policy.config.weights).filter(
-    ([version, weight]) => weight > 0 && loaded.includes(version),
+  const ranges = rangesOf(
+    Object.entries(policy.config.weights).filter(([version]) => loaded.includes(version)),
   );
-  const total = kept.reduce((sum, [, weight]) => sum + weight, 0);
-  const ranges: { version: string; upTo: number }[] = [];
+  if (ranges.length === 0) ranges.push({ version: loaded.at(-1) ?? '', upTo: BUCKETS });
+  return { ...policy, ranges };
+}
+
+/**
+ * The buckets each version takes, in order, in proportion to its share of the weights' sum;
+ * versions of weight 0 take none. Rounding never leaves the last bucket unassigned.
+ */
+function rangesOf(weights: readonly (readonly [string, number])[]): Range[] {
+  const total = weights.reduce((sum, [, weight]) => sum + weight, 0);
+  const ranges: Range[] = [];
   let cumulative = 0;
-  for (const [version, weight] of kept) {
+  for (const [version, weight] of weights) {
+    if (weight === 0) continue;
     cumulative += weight;
     ranges.push({ version, upTo: Math.round((cumulative / total) * BUCKETS) });
   }
   const last = ranges.at(-1);
   if (last !== undefined) last.upTo = BUCKETS;
-  else ranges.push({ version: loaded.at(-1) ?? '', upTo: BUCKETS });
-  return { ...policy, ranges };
+  return ranges;
 }
 
 /** Holds a model's current policy; `set` replaces it whole, so readers never see a mix. */
