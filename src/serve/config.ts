@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { CairnError, errnoCode } from '../core/errors.js';
 import { parseManifest, type Located } from '../core/manifest.js';
-import { absoluteSource } from './source.js';
+import { absoluteSource, NAME_PATTERN } from './source.js';
 
 const positiveInt = z.number().int().positive();
 const percent = z.number().min(0).max(100);
@@ -27,7 +27,7 @@ const modelSchema = z.strictObject({
   /** onnx runtime: intra-op threads of each session */
   threads: positiveInt.max(256).optional(),
   batching: batchingSchema.optional(),
-  versions: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), versionSchema),
+  versions: z.record(z.string().regex(NAME_PATTERN), versionSchema),
   traffic: z.record(z.string(), percent).optional(),
   sticky: z
     .union([
@@ -49,7 +49,7 @@ const modelSchema = z.strictObject({
 const configSchema = z.strictObject({
   apiVersion: z.literal('cairn.dev/v1alpha1').optional(),
   kind: z.literal('ServeConfig').optional(),
-  models: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), modelSchema),
+  models: z.record(z.string().regex(NAME_PATTERN), modelSchema),
 });
 
 export interface BatchingOptions {

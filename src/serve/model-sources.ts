@@ -6,7 +6,7 @@
  */
 import type { ModelConfig, ServeConfig } from './config.js';
 import type { LoadRequest } from './repository.js';
-import { absoluteSource } from './source.js';
+import { absoluteSource, NAME_PATTERN } from './source.js';
 import { InferError, type ServedVersion } from './types.js';
 
 /** Where one version is loaded from. */
@@ -33,9 +33,6 @@ export interface VersionLoaders {
   /** closes a version that was loaded and will not be served */
   discard(served: ServedVersion): Promise<void>;
 }
-
-/** What a version label may be (as in a config file): no `:`, so never mistaken for a digest. */
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export class ModelSources {
   /** model → version → origin, in the order they became known */
@@ -98,7 +95,7 @@ export class ModelSources {
     given: string,
     label: string | undefined,
   ): Promise<ServedVersion> {
-    if (label !== undefined && !LABEL.test(label)) {
+    if (label !== undefined && !NAME_PATTERN.test(label)) {
       throw new InferError(
         'bad-request',
         `"version" ${JSON.stringify(label)} is not a version label: use letters, digits, ".", "_" and "-", starting with a letter or digit (without "version", the source is served under its own digest)`,

@@ -52,7 +52,14 @@ function pending<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-const NAMED = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(.+)$/;
+/**
+ * What a model name and a version label may be (in `NAME=SOURCE`, a config file and a
+ * repository load): letters, digits, `.`, `_` and `-`, starting with a letter or digit; no `:`,
+ * so a label never reads as a digest.
+ */
+const NAME = '[A-Za-z0-9][A-Za-z0-9._-]*';
+export const NAME_PATTERN = new RegExp(`^${NAME}$`);
+const NAMED = new RegExp(`^(${NAME})=(.+)$`);
 
 /** Splits `NAME=SOURCE`; a plain SOURCE has no name of its own. */
 export function splitNamed(arg: string): { name?: string; source: string } {
