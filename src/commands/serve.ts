@@ -154,7 +154,7 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
   const {
     ADMIN_ROUTES,
     createApp,
-    createOnnxRuntime,
+    createSourceRuntime,
     inferenceBackend,
     loadConfigVersion,
     metricsRoute,
@@ -216,16 +216,7 @@ export async function serve(ctx: CommandContext, o: ServeOptions): Promise<Serve
   ): Promise<ServedVersion> => {
     const started = pending?.started ?? performance.now();
     const source = await (pending?.source ?? resolveSource(access, arg));
-    const runtime = await createOnnxRuntime({
-      bytes: source.bytes,
-      file: source.file,
-      ...(o.threads === undefined ? {} : { threads: o.threads }),
-    });
-    // The model file's own digest (a stored ModelKit's) was taken on the pool meanwhile.
-    const digest = await source.digest.catch(async (error: unknown) => {
-      await runtime.close();
-      throw error;
-    });
+    const { runtime, digest } = await createSourceRuntime(source, o.threads);
     const served = {
       model: source.name,
       version: label ?? source.version,

@@ -12,7 +12,7 @@ import { batching } from './batcher.js';
 import type { ModelConfig, ServeConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { ServingMetrics } from './metrics.js';
-import { createOnnxRuntime } from './onnx-runtime.js';
+import { createSourceRuntime } from './onnx-runtime.js';
 import { startProcessRuntime } from './process-runtime.js';
 import { resolveSource, type ModelKitAccess } from './source.js';
 import { trafficPolicy, type TrafficConfig, type TrafficPolicy } from './traffic.js';
@@ -90,16 +90,7 @@ export async function loadConfigVersion(
     });
   } else {
     const resolved = await resolveSource(o.access, `${m.name}=${source}`);
-    const threads = m.threads ?? o.threads;
-    runtime = await createOnnxRuntime({
-      bytes: resolved.bytes,
-      file: resolved.file,
-      ...(threads === undefined ? {} : { threads }),
-    });
-    digest = await resolved.digest.catch(async (error: unknown) => {
-      await runtime.close();
-      throw error;
-    });
+    ({ runtime, digest } = await createSourceRuntime(resolved, m.threads ?? o.threads));
     version = label ?? resolved.version;
   }
   const labels = { model: m.name, version };

@@ -5,6 +5,7 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { CairnError } from '../core/errors.js';
+import type { ResolvedSource } from './source.js';
 import {
   InferError,
   type Datatype,
@@ -97,6 +98,27 @@ function loadOnnxRuntime(): Promise<typeof ort> {
 /** Starts loading ONNX Runtime's native module early, so it overlaps reading the models. */
 export function preloadOnnxRuntime(): void {
   loadOnnxRuntime().catch(() => undefined);
+}
+
+/**
+ * A session over a resolved SOURCE's bytes, with their digest, which may have been hashing on
+ * the pool meanwhile (the bytes were verified against their layer first); a digest that fails
+ * closes the session and rethrows.
+ */
+export async function createSourceRuntime(
+  source: ResolvedSource,
+  threads: number | undefined,
+): Promise<{ runtime: ModelRuntime; digest: string }> {
+  const runtime = await createOnnxRuntime({
+    bytes: source.bytes,
+    file: source.file,
+    ...(threads === undefined ? {} : { threads }),
+  });
+  const digest = await source.digest.catch(async (error: unknown) => {
+    await runtime.close();
+    throw error;
+  });
+  return { runtime, digest };
 }
 
 /** Creates the session; a file ONNX Runtime cannot load is a CairnError naming it. */

@@ -9,7 +9,7 @@ export { loadConfigVersion, policyOf } from './config-models.js';
 export { createApp } from './http.js';
 export { ServingObserver } from './instrument.js';
 export { ServingMetrics } from './metrics.js';
-export { createOnnxRuntime, preloadOnnxRuntime } from './onnx-runtime.js';
+export { createSourceRuntime, preloadOnnxRuntime } from './onnx-runtime.js';
 export { PredictionLog } from './prediction-log.js';
 export { ModelSources } from './model-sources.js';
 export { ModelRepository } from './repository.js';
