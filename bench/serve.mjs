@@ -54,10 +54,13 @@ function scratch() {
   return dir;
 }
 
+/** The request bodies' numbers: `count` fixed values in [0, 1). */
+const values = (count) => Array.from({ length: count }, (_, i) => ((i * 37) % 101) / 101);
+
 /** An OIP request body of `rows` rows of `width` floats, as a file for wrk. */
 function body(dir, name, rows, width, extra = {}) {
   const file = path.join(dir, `${name}.json`);
-  const data = Array.from({ length: rows * width }, (_, i) => ((i * 37) % 101) / 101);
+  const data = values(rows * width);
   const doc = {
     inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, width], data }],
     ...extra,
@@ -73,7 +76,7 @@ function body(dir, name, rows, width, extra = {}) {
  */
 function binaryBody(dir, name, rows, width) {
   const file = path.join(dir, `${name}.bin`);
-  const floats = Float32Array.from({ length: rows * width }, (_, i) => ((i * 37) % 101) / 101);
+  const floats = Float32Array.from(values(rows * width));
   const header = Buffer.from(
     JSON.stringify({
       inputs: [
